@@ -1,0 +1,43 @@
+// What the command line parsed into: global flags, and the action the chosen command runs.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "pipeline/run_context.h"
+
+namespace dd::cli {
+
+struct GlobalFlags {
+  bool verbose = false;
+  bool quiet = false;
+  bool json = false;
+};
+
+// Flags shared by every command that runs a pipeline.
+struct PipelineFlags {
+  std::string platform;
+  std::vector<std::string> filters;
+  std::string compress;
+  bool force = false;
+  double max_expansion = ExpansionLimit{}.ratio;
+};
+
+struct CliState {
+  GlobalFlags global;
+  std::function<int()> action;  // set by the subcommand that was chosen
+};
+
+void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output);
+// Builds the run context from the flags (limits, platform, progress on a terminal).
+RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, Progress& progress);
+
+void add_process_commands(CLI::App& app, CliState& state);
+void add_inspect_command(CLI::App& app, CliState& state);
+void add_stages_command(CLI::App& app, CliState& state);
+
+}  // namespace dd::cli

@@ -1,0 +1,48 @@
+#include "cli/inspect_sink.h"
+
+#include "formats/manifest_parser.h"
+
+namespace dd::cli {
+
+bool InspectSink::fetch_callback(const Digest&) {
+  // Before the config, the input asks about manifests, which are small and always wanted.
+  return verify_ || !config_seen_;
+}
+
+void InspectSink::process_image_element(ElementType type, const std::string&, ElementData& data) {
+  switch (type) {
+    case ElementType::index:
+      for (const auto& e : data.index->entries)
+        if (e.platform) platforms_.push_back(e.platform->str());
+      break;
+    case ElementType::manifest:
+      result_["source"] = source_;
+      result_["manifest_kind"] = std::string(to_string(data.manifest->kind));
+      result_["manifest_digest"] = data.manifest->digest ? nlohmann::json(data.manifest->digest->str()) : nlohmann::json();
+      result_["repo_tags"] = data.manifest->repo_tags;
+      result_["layers"] = nlohmann::json::array();
+      break;
+    case ElementType::config: {
+      config_seen_ = true;
+      const ConfigFacts facts = parse_config(*data.config, Limits{});
+      result_["image_id"] = Digest::sha256_of(*data.config).str();
+      result_["config_size"] = data.config->size();
+      result_["platform"] = facts.platform.str();
+      result_["platforms"] = platforms_.empty() ? std::vector<std::string>{facts.platform.str()} : platforms_;
+      break;
+    }
+    case ElementType::layer: {
+      const LayerInfo& l = *data.layer;
+      nlohmann::json j;
+      j["digest"] = l.stored.digest.empty() ? nlohmann::json() : nlohmann::json(l.stored.digest.str());
+      j["diff_id"] = l.diff_id.str();
+      j["size"] = l.stored.size.value_or(0);
+      j["media_type"] = l.stored.media_type;
+      j["compression"] = std::string(to_string(l.compression));
+      result_["layers"].push_back(j);
+      break;
+    }
+  }
+}
+
+}  // namespace dd::cli

@@ -1,0 +1,85 @@
+// docker_delta: parses the command line, runs the chosen command, and maps every failure to one
+// line on stderr and an exit status (0 ok, 1 failure, 2 usage).
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "cli/cli_state.h"
+#include "pipeline/error.h"
+#include "pipeline/log.h"
+#include "pipeline/progress.h"
+#include "pipeline/registry.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int report(const std::string& message, int status) {
+  dd::Progress::clear_line();
+  std::string line = message;
+  for (char& c : line)
+    if (c == '\n') c = ' ';
+  std::fprintf(stderr, "docker_delta: error: %s\n", line.c_str());
+  return status;
+}
+
+// CLI11 does not suggest anything for a misspelt command; we do.
+std::string unknown_command_hint(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return "";
+  const std::string word = argv[1];
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+  for (const auto& n : names)
+    if (n == word) return "";
+  const std::string best = dd::did_you_mean(word, names);
+  return best.empty() ? "unknown command '" + word + "' (see docker_delta --help)"
+                      : "unknown command '" + word + "': did you mean '" + best + "'?";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dd::cli::CliState state;
+  CLI::App app{"docker_delta: move container images between machines and formats as streams of verified blobs"};
+  app.name("docker_delta");
+  app.set_version_flag("--version", std::string("docker_delta ") + DOCKER_DELTA_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_flag("-v,--verbose", state.global.verbose, "say what happens to each layer");
+  app.add_flag("-q,--quiet", state.global.quiet, "print nothing but errors");
+  app.add_flag("--json", state.global.json, "print results as JSON on stdout");
+  app.footer(
+      "Examples:\n"
+      "  docker_delta inspect app.tar\n"
+      "  docker_delta archive-to-oci app.tar app.d\n"
+      "  docker_delta process oci:multi.d docker-archive:arm.tar:app:arm --platform linux/arm64\n"
+      "Run 'docker_delta COMMAND --help' for a command's options, 'docker_delta stages' for stage types.");
+  dd::cli::add_process_commands(app, state);
+  dd::cli::add_inspect_command(app, state);
+  dd::cli::add_stages_command(app, state);
+
+  if (const std::string hint = unknown_command_hint(app, argc, argv); !hint.empty()) return report(hint, kExitUsage);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return report(std::string(e.what()) + " (see docker_delta --help)", kExitUsage);
+  }
+
+  dd::log::set_level(state.global.quiet ? dd::log::Level::quiet
+                     : state.global.verbose ? dd::log::Level::verbose
+                                            : dd::log::Level::normal);
+  try {
+    return state.action ? state.action() : kExitUsage;
+  } catch (const dd::Error& e) {
+    return report(e.what(), e.code() == dd::Errc::usage ? kExitUsage : kExitFailure);
+  } catch (const std::exception& e) {
+    return report(e.what(), kExitFailure);
+  }
+}

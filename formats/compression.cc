@@ -1,0 +1,280 @@
+#include "formats/compression.h"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "pipeline/error.h"
+
+namespace dd {
+
+std::string_view to_string(Compression c) {
+  switch (c) {
+    case Compression::none: return "none";
+    case Compression::gzip: return "gzip";
+    case Compression::zstd: return "zstd";
+    case Compression::bzip2: return "bzip2";
+    case Compression::xz: return "xz";
+  }
+  return "?";
+}
+
+Compression parse_compression(std::string_view name) {
+  if (name == "none") return Compression::none;
+  if (name == "gzip") return Compression::gzip;
+  if (name == "zstd") return Compression::zstd;
+  fail(Errc::usage, "unknown compression '{}' (none, gzip, zstd)", name);
+}
+
+Compression detect_compression(std::string_view b) {
+  auto starts = [&](std::string_view magic) { return b.substr(0, magic.size()) == magic; };
+  if (starts("\x1f\x8b")) return Compression::gzip;
+  if (starts("\x28\xb5\x2f\xfd")) return Compression::zstd;
+  if (starts("BZh")) return Compression::bzip2;
+  if (starts("\xfd" "7zXZ\x00")) return Compression::xz;
+  return Compression::none;
+}
+
+namespace {
+
+// Counts input and output and enforces the expansion limit.
+class ExpansionGuard {
+ public:
+  ExpansionGuard(ExpansionLimit limit, const std::string& what) : limit_(limit), what_(what) {}
+  void add_input(std::size_t n) { in_ += n; }
+  void add_output(std::size_t n) {
+    out_ += n;
+    if (!limit_.enabled() || out_ <= limit_.floor_bytes) return;
+    if (static_cast<double>(out_) > limit_.ratio * static_cast<double>(in_))
+      fail(Errc::limit,
+           "{} expands beyond {:.0f} times its compressed size (decompression bomb? raise "
+           "--max-expansion to allow it)",
+           what_, limit_.ratio);
+  }
+
+ private:
+  ExpansionLimit limit_;
+  const std::string& what_;
+  std::uint64_t in_ = 0, out_ = 0;
+};
+
+class IdentityDecompressor : public Decompressor {
+ public:
+  explicit IdentityDecompressor(std::string what) : Decompressor(std::move(what)) {}
+  std::size_t step(std::string_view& input, char* out, std::size_t capacity) override {
+    const std::size_t n = std::min(capacity, input.size());
+    std::memcpy(out, input.data(), n);
+    input.remove_prefix(n);
+    return n;
+  }
+  bool complete() const override { return true; }
+};
+
+class GzipDecompressor : public Decompressor {
+ public:
+  GzipDecompressor(ExpansionLimit limit, std::string what)
+      : Decompressor(std::move(what)), guard_(limit, what_) {
+    std::memset(&z_, 0, sizeof z_);
+    if (inflateInit2(&z_, 15 + 32) != Z_OK) fail(Errc::internal, "cannot initialise zlib");
+  }
+  ~GzipDecompressor() override { inflateEnd(&z_); }
+
+  std::size_t step(std::string_view& input, char* out, std::size_t capacity) override {
+    if (at_member_end_ && !input.empty()) {  // concatenated gzip members form one stream
+      if (inflateReset(&z_) != Z_OK) fail(Errc::internal, "zlib reset failed");
+      at_member_end_ = false;
+    }
+    if (at_member_end_) return 0;
+    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+    z_.avail_in = static_cast<uInt>(std::min<std::size_t>(input.size(), 1u << 30));
+    z_.next_out = reinterpret_cast<Bytef*>(out);
+    z_.avail_out = static_cast<uInt>(std::min<std::size_t>(capacity, 1u << 30));
+    const uInt out_before = z_.avail_out, in_before = z_.avail_in;
+    const int rc = inflate(&z_, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+      fail(Errc::bad_input, "{} is not valid gzip data ({})", what_, z_.msg ? z_.msg : "inflate failed");
+    guard_.add_input(in_before - z_.avail_in);
+    input.remove_prefix(in_before - z_.avail_in);
+    if (rc == Z_STREAM_END) at_member_end_ = true;
+    const std::size_t produced = out_before - z_.avail_out;
+    guard_.add_output(produced);
+    return produced;
+  }
+  bool complete() const override { return at_member_end_; }
+
+ private:
+  ExpansionGuard guard_;
+  z_stream z_;
+  bool at_member_end_ = false;
+};
+
+class ZstdDecompressor : public Decompressor {
+ public:
+  ZstdDecompressor(ExpansionLimit limit, std::string what)
+      : Decompressor(std::move(what)), guard_(limit, what_), ctx_(ZSTD_createDCtx()) {
+    // 2^27 (128 MiB) is zstd's own default window cap: a hostile frame cannot make us allocate more.
+    ZSTD_DCtx_setParameter(ctx_, ZSTD_d_windowLogMax, 27);
+  }
+  ~ZstdDecompressor() override { ZSTD_freeDCtx(ctx_); }
+
+  std::size_t step(std::string_view& input, char* out, std::size_t capacity) override {
+    ZSTD_inBuffer in{input.data(), input.size(), 0};
+    ZSTD_outBuffer ob{out, capacity, 0};
+    const std::size_t rc = ZSTD_decompressStream(ctx_, &ob, &in);
+    if (ZSTD_isError(rc))
+      fail(Errc::bad_input, "{} is not valid zstd data ({})", what_, ZSTD_getErrorName(rc));
+    if (in.pos > 0 || ob.pos > 0) frame_done_ = rc == 0;
+    guard_.add_input(in.pos);
+    input.remove_prefix(in.pos);
+    guard_.add_output(ob.pos);
+    return ob.pos;
+  }
+  bool complete() const override { return frame_done_; }
+
+ private:
+  ExpansionGuard guard_;
+  ZSTD_DCtx* ctx_;
+  bool frame_done_ = false;
+};
+
+class GzipCompressor : public Compressor {
+ public:
+  explicit GzipCompressor(int level) : out_(kBlockSize) {
+    std::memset(&z_, 0, sizeof z_);
+    if (deflateInit2(&z_, level == 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED, 15 + 16, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK)
+      fail(Errc::internal, "cannot initialise zlib");
+    // A zeroed header: no file name, no modification time, so output is reproducible.
+    std::memset(&header_, 0, sizeof header_);
+    header_.os = 255;
+    deflateSetHeader(&z_, &header_);
+  }
+  ~GzipCompressor() override { deflateEnd(&z_); }
+
+  void feed(const char* data, std::size_t size, const ByteSink& sink) override { run(data, size, Z_NO_FLUSH, sink); }
+  void finish(const ByteSink& sink) override { run(nullptr, 0, Z_FINISH, sink); }
+
+ private:
+  void run(const char* data, std::size_t size, int flush, const ByteSink& sink) {
+    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+    z_.avail_in = static_cast<uInt>(size);
+    for (;;) {
+      z_.next_out = reinterpret_cast<Bytef*>(out_.data());
+      z_.avail_out = static_cast<uInt>(out_.size());
+      const int rc = deflate(&z_, flush);
+      if (rc == Z_STREAM_ERROR) fail(Errc::internal, "gzip compression failed");
+      const std::size_t produced = out_.size() - z_.avail_out;
+      if (produced > 0) sink(out_.data(), produced);
+      if (flush == Z_FINISH ? rc == Z_STREAM_END : (z_.avail_in == 0 && z_.avail_out != 0)) break;
+    }
+  }
+
+  z_stream z_;
+  gz_header header_;
+  std::vector<char> out_;
+};
+
+class ZstdCompressor : public Compressor {
+ public:
+  explicit ZstdCompressor(int level) : ctx_(ZSTD_createCCtx()), out_(ZSTD_CStreamOutSize()) {
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level == 0 ? 3 : level);
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_checksumFlag, 1);
+  }
+  ~ZstdCompressor() override { ZSTD_freeCCtx(ctx_); }
+
+  void feed(const char* data, std::size_t size, const ByteSink& sink) override {
+    ZSTD_inBuffer in{data, size, 0};
+    while (in.pos < in.size) step(in, ZSTD_e_continue, sink);
+  }
+  void finish(const ByteSink& sink) override {
+    ZSTD_inBuffer in{nullptr, 0, 0};
+    while (step(in, ZSTD_e_end, sink) != 0) {
+    }
+  }
+
+ private:
+  std::size_t step(ZSTD_inBuffer& in, ZSTD_EndDirective mode, const ByteSink& sink) {
+    ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+    const std::size_t rc = ZSTD_compressStream2(ctx_, &out, &in, mode);
+    if (ZSTD_isError(rc)) fail(Errc::internal, "zstd compression failed: {}", ZSTD_getErrorName(rc));
+    if (out.pos > 0) sink(out_.data(), out.pos);
+    return rc;
+  }
+
+  ZSTD_CCtx* ctx_;
+  std::vector<char> out_;
+};
+
+class IdentityCompressor : public Compressor {
+ public:
+  void feed(const char* data, std::size_t size, const ByteSink& sink) override { sink(data, size); }
+  void finish(const ByteSink&) override {}
+};
+
+}  // namespace
+
+std::unique_ptr<Decompressor> make_decompressor(Compression c, ExpansionLimit limit, std::string what) {
+  switch (c) {
+    case Compression::none: return std::make_unique<IdentityDecompressor>(std::move(what));
+    case Compression::gzip: return std::make_unique<GzipDecompressor>(limit, std::move(what));
+    case Compression::zstd: return std::make_unique<ZstdDecompressor>(limit, std::move(what));
+    default: break;
+  }
+  fail(Errc::unsupported, "{} is compressed with {}, which is not supported for layers (gzip, zstd, none)",
+       what, to_string(c));
+}
+
+std::unique_ptr<Compressor> make_compressor(Compression c, int level) {
+  switch (c) {
+    case Compression::none: return std::make_unique<IdentityCompressor>();
+    case Compression::gzip: return std::make_unique<GzipCompressor>(level);
+    case Compression::zstd: return std::make_unique<ZstdCompressor>(level);
+    default: break;
+  }
+  fail(Errc::unsupported, "cannot write {} compression", to_string(c));
+}
+
+void Decompressor::feed(const char* data, std::size_t size, const ByteSink& sink) {
+  std::string_view input(data, size);
+  std::vector<char> out(kBlockSize);
+  for (;;) {
+    const std::size_t n = step(input, out.data(), out.size());
+    if (n > 0) sink(out.data(), n);
+    if (input.empty() && n < out.size()) return;
+    if (n == 0 && !input.empty() && complete()) continue;  // next gzip member
+  }
+}
+
+void Decompressor::finish(const ByteSink& sink) {
+  std::string_view none;
+  std::vector<char> out(kBlockSize);
+  while (const std::size_t n = step(none, out.data(), out.size())) sink(out.data(), n);
+  if (!complete()) fail(Errc::bad_input, "{} is truncated: the compressed stream ends early", what_);
+}
+
+DecompressingStream::DecompressingStream(ByteStream& source, Compression c, ExpansionLimit limit,
+                                         std::string what)
+    : source_(source), decompressor_(make_decompressor(c, limit, std::move(what))),
+      input_buffer_(256 * 1024) {}
+
+std::size_t DecompressingStream::read(char* buffer, std::size_t size) {
+  for (;;) {
+    if (input_.empty() && !source_done_) {
+      const std::size_t n = source_.read(input_buffer_.data(), input_buffer_.size());
+      if (n == 0) source_done_ = true;
+      input_ = std::string_view(input_buffer_.data(), n);
+    }
+    const std::size_t produced = decompressor_->step(input_, buffer, size);
+    if (produced > 0) return produced;
+    if (input_.empty() && source_done_) {
+      if (!decompressor_->complete())
+        fail(Errc::bad_input, "{} is truncated: the compressed stream ends early", decompressor_->what());
+      return 0;
+    }
+  }
+}
+
+}  // namespace dd

@@ -1,0 +1,87 @@
+// Layer compression: detection by magic bytes, and push-style compressors and decompressors
+// (fed a block at a time) so the same code can decompress a pull stream or check bytes that are
+// being copied elsewhere.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipeline/byte_stream.h"
+
+namespace dd {
+
+enum class Compression { none, gzip, zstd, bzip2, xz };
+
+std::string_view to_string(Compression c);
+// "none", "gzip", "zstd"; anything else is Errc::usage.
+Compression parse_compression(std::string_view name);
+// Reads the magic number at the start of a blob. Unknown magic means uncompressed.
+Compression detect_compression(std::string_view first_bytes);
+inline constexpr std::size_t kMagicBytes = 6;
+
+using ByteSink = std::function<void(const char*, std::size_t)>;
+
+// Bounds how far a compressed stream may expand: output may not exceed
+// max(floor_bytes, ratio * input bytes). Stops decompression bombs without refusing real layers.
+struct ExpansionLimit {
+  double ratio = 1100;            // a little above gzip's theoretical maximum (1032:1)
+  std::uint64_t floor_bytes = 1ull << 30;
+  static ExpansionLimit unlimited() { return {0, 0}; }
+  bool enabled() const { return ratio > 0; }
+};
+
+class Decompressor {
+ public:
+  virtual ~Decompressor() = default;
+  // Consumes compressed bytes from the front of `input` and writes at most `capacity`
+  // decompressed bytes to `out`; returns how many it wrote. Output never waits in an internal
+  // buffer of ours, so memory stays bounded whatever the input expands to.
+  virtual std::size_t step(std::string_view& input, char* out, std::size_t capacity) = 0;
+  // True when the compressed stream ended cleanly (last member or frame complete).
+  virtual bool complete() const = 0;
+
+  // Push helpers built on step(): feed() passes all of `data` through; finish() flushes and
+  // fails with Errc::bad_input (truncated) when the stream stopped mid-way.
+  void feed(const char* data, std::size_t size, const ByteSink& sink);
+  void finish(const ByteSink& sink);
+  const std::string& what() const { return what_; }
+
+ protected:
+  explicit Decompressor(std::string what) : what_(std::move(what)) {}
+  std::string what_;
+};
+
+// A decompressor for gzip, zstd or none (identity). `what` names the blob in errors.
+std::unique_ptr<Decompressor> make_decompressor(Compression c, ExpansionLimit limit, std::string what);
+
+class Compressor {
+ public:
+  virtual ~Compressor() = default;
+  virtual void feed(const char* data, std::size_t size, const ByteSink& sink) = 0;
+  virtual void finish(const ByteSink& sink) = 0;
+};
+
+// gzip output is deterministic (no name, no timestamp) so equal input gives equal digests.
+// `level` 0 picks the format's default.
+std::unique_ptr<Compressor> make_compressor(Compression c, int level = 0);
+
+// Pull adapter: reads compressed bytes from `source` and yields decompressed bytes.
+class DecompressingStream : public ByteStream {
+ public:
+  DecompressingStream(ByteStream& source, Compression c, ExpansionLimit limit, std::string what);
+  std::size_t read(char* buffer, std::size_t size) override;
+
+ private:
+  ByteStream& source_;
+  std::unique_ptr<Decompressor> decompressor_;
+  std::vector<char> input_buffer_;
+  std::string_view input_;
+  bool source_done_ = false;
+};
+
+}  // namespace dd

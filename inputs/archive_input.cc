@@ -1,0 +1,49 @@
+#include "inputs/archive_input.h"
+
+#include <filesystem>
+
+#include "formats/tar_tree.h"
+#include "inputs/docker_archive_input.h"
+#include "inputs/oci_layout_input.h"
+#include "pipeline/error.h"
+#include "pipeline/log.h"
+
+namespace dd {
+
+void register_archive_input(Registry& registry) {
+  registry.add_input("archive", "archive:PATH[:REF]",
+                     "a docker or OCI archive, told apart by its content",
+                     [](const StageSpec& spec, const RunContext& ctx) -> std::unique_ptr<InputStore> {
+                       check_options(spec, {});
+                       auto [path, ref] = split_path_and_ref(spec.argument);
+                       if (path.empty()) fail(Errc::usage, "archive needs a path: archive:PATH[:REF]");
+                       auto tree = TarTree::open_archive(path, ctx);
+                       // Docker 25+ archives hold both; manifest.json carries their tags, so it wins.
+                       if (tree->contains("manifest.json")) {
+                         log::verbose("{} is a docker archive", path);
+                         return std::make_unique<DockerArchiveInput>(std::move(tree), ref, ctx);
+                       }
+                       if (tree->contains("index.json")) {
+                         log::verbose("{} is an OCI archive", path);
+                         return std::make_unique<OciLayoutInput>(std::move(tree), ref, ctx);
+                       }
+                       fail(Errc::bad_input, "{} is neither a docker archive nor an OCI archive (no manifest.json or index.json)", path);
+                     });
+}
+
+std::string qualify_source(std::string_view text, const Registry& registry) {
+  const auto colon = text.find(':');
+  if (colon != std::string_view::npos && registry.has(Registry::Role::input, text.substr(0, colon)))
+    return std::string(text);
+  std::error_code ec;
+  const std::filesystem::path path{std::string(text)};
+  if (std::filesystem::is_regular_file(path, ec)) return "archive:" + std::string(text);
+  if (std::filesystem::is_directory(path, ec)) return "oci:" + std::string(text);
+  if (registry.has(Registry::Role::input, "docker-daemon")) return "docker-daemon:" + std::string(text);
+  fail(Errc::not_found,
+       "'{}' is not a file or directory, so it would name an image in the docker daemon, which this "
+       "version cannot read yet (give an archive or OCI layout, or a spec like docker-archive:PATH)",
+       text);
+}
+
+}  // namespace dd

@@ -1,0 +1,97 @@
+#include "inputs/image_emitter.h"
+
+#include "formats/manifest_parser.h"
+#include "pipeline/error.h"
+#include "pipeline/log.h"
+#include "pipeline/verified_layer_body.h"
+
+namespace dd {
+
+std::string blob_path(const Digest& digest) { return "blobs/" + digest.algorithm() + "/" + digest.hex(); }
+
+Digest digest_from_path(const std::string& path) {
+  auto is_hex64 = [](std::string_view s) {
+    return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  };
+  std::string_view p = path;
+  if (p.starts_with("blobs/sha256/") && is_hex64(p.substr(13))) return Digest::from_sha256_hex(p.substr(13));
+  if (p.size() == 69 && p.ends_with(".json") && is_hex64(p.substr(0, 64))) return Digest::from_sha256_hex(p.substr(0, 64));
+  return {};
+}
+
+namespace {
+
+std::string read_config(const FileTree& tree, Descriptor& config, const std::string& path, const RunContext& ctx) {
+  const TreeFile file = tree.find(path);
+  if (config.size && *config.size != file.size)
+    fail(Errc::integrity, "image config '{}' has {} bytes, {} declared", path, file.size, *config.size);
+  auto raw = tree.open(file);
+  if (config.digest.empty()) {
+    std::string bytes = read_capped(*raw, ctx.limits.max_json_bytes, "image config");
+    config.digest = Digest::sha256_of(bytes);
+    config.size = bytes.size();
+    return bytes;
+  }
+  VerifyingStream verified(*raw, config.digest, file.size, "image config " + config.digest.short_str());
+  std::string bytes = read_capped(verified, ctx.limits.max_json_bytes, "image config");
+  config.size = bytes.size();
+  return bytes;
+}
+
+}  // namespace
+
+void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const RunContext& ctx) {
+  ImageManifest& manifest = image.manifest;
+  const std::string config = read_config(tree, manifest.config, image.config_path, ctx);
+  const ConfigFacts facts = parse_config(config, ctx.limits);
+  if (facts.diff_ids.size() != image.layer_paths.size())
+    fail(Errc::bad_input, "the image lists {} layers but its config lists {} diff_ids",
+         image.layer_paths.size(), facts.diff_ids.size());
+
+  // Find every layer before any element goes out, so a missing or unsafe one fails early.
+  std::vector<TreeFile> files;
+  for (std::size_t i = 0; i < image.layer_paths.size(); ++i) {
+    files.push_back(tree.find(image.layer_paths[i]));
+    Descriptor& d = manifest.layers[i];
+    if (d.size && *d.size != files.back().size)
+      fail(Errc::integrity, "layer {} ('{}') has {} bytes, {} declared", i + 1, image.layer_paths[i],
+           files.back().size, *d.size);
+    d.size = files.back().size;
+  }
+
+  ElementData md;
+  md.manifest = &manifest;
+  sink.process_image_element(ElementType::manifest,
+                             manifest.digest ? manifest.digest->str() : std::string("manifest"), md);
+  ElementData cd;
+  cd.config = &config;
+  sink.process_image_element(ElementType::config, manifest.config.digest.str(), cd);
+
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    LayerInfo info;
+    info.index = i;
+    info.count = files.size();
+    info.stored = manifest.layers[i];
+    info.diff_id = facts.diff_ids[i];
+    info.compression = detect_compression(tree.peek(files[i], kMagicBytes));
+    if (info.compression == Compression::bzip2 || info.compression == Compression::xz)
+      fail(Errc::unsupported, "layer {} is compressed with {}, which is not supported (gzip, zstd, none)",
+           i + 1, to_string(info.compression));
+    if (info.stored.digest.empty() && info.compression == Compression::none) info.stored.digest = info.diff_id;
+
+    ElementData ld;
+    ld.layer = &info;
+    std::unique_ptr<VerifiedLayerBody> body;
+    if (sink.fetch_callback(info.diff_id)) {
+      body = std::make_unique<VerifiedLayerBody>(tree.open(files[i]), info, ctx.limits, ctx.progress);
+      ld.body = body.get();
+    }
+    log::verbose("layer {}/{} {} ({}, {} bytes){}", i + 1, files.size(), info.diff_id.short_str(),
+                 to_string(info.compression), files[i].size, ld.body ? "" : ": not wanted, skipped");
+    sink.process_image_element(ElementType::layer, info.diff_id.str(), ld);
+    if (body) body->drain_and_verify();
+  }
+  if (ctx.progress) ctx.progress->done();
+}
+
+}  // namespace dd

@@ -1,0 +1,30 @@
+#include "pipeline/builtin_stages.h"
+
+#include "filters/platform_filter.h"
+#include "inputs/archive_input.h"
+#include "inputs/docker_archive_input.h"
+#include "inputs/oci_layout_input.h"
+#include "outputs/docker_archive_output.h"
+#include "outputs/oci_layout_output.h"
+
+namespace dd {
+
+void register_builtin_stages(Registry& registry) {
+  register_archive_input(registry);
+  register_docker_archive_input(registry);
+  register_oci_layout_inputs(registry);
+  register_platform_filter(registry);
+  register_docker_archive_output(registry);
+  register_oci_outputs(registry);
+}
+
+const Registry& builtin_registry() {
+  static const Registry registry = [] {
+    Registry r;
+    register_builtin_stages(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace dd

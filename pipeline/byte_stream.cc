@@ -1,0 +1,137 @@
+#include "pipeline/byte_stream.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "pipeline/error.h"
+
+namespace dd {
+
+std::size_t MemoryStream::read(char* buffer, std::size_t size) {
+  const std::size_t n = std::min(size, bytes_.size() - position_);
+  std::memcpy(buffer, bytes_.data() + position_, n);
+  position_ += n;
+  return n;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+UniqueFd open_for_reading(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) fail(Errc::not_found, "{}: no such file", path);
+    fail_errno(path);
+  }
+  return UniqueFd(fd);
+}
+
+void write_all(int fd, const char* data, std::size_t size, std::string_view what) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_errno(fmt::format("writing {}", what));
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+FileRangeStream::FileRangeStream(std::shared_ptr<UniqueFd> file, std::uint64_t offset,
+                                 std::uint64_t length, std::string what)
+    : file_(std::move(file)), offset_(offset), remaining_(length), what_(std::move(what)) {}
+
+std::size_t FileRangeStream::read(char* buffer, std::size_t size) {
+  if (remaining_ == 0 || size == 0) return 0;
+  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size, remaining_));
+  ssize_t n;
+  do {
+    n = ::pread(file_->get(), buffer, want, static_cast<off_t>(offset_));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) fail_errno(fmt::format("reading {}", what_));
+  if (n == 0) fail(Errc::bad_input, "{} is truncated: {} bytes missing", what_, remaining_);
+  offset_ += static_cast<std::uint64_t>(n);
+  remaining_ -= static_cast<std::uint64_t>(n);
+  return static_cast<std::size_t>(n);
+}
+
+VerifyingStream::VerifyingStream(ByteStream& source, Digest expected,
+                                 std::optional<std::uint64_t> expected_size, std::string what)
+    : source_(source), expected_(std::move(expected)), expected_size_(expected_size),
+      what_(std::move(what)), hasher_(expected_.algorithm()) {}
+
+std::size_t VerifyingStream::read(char* buffer, std::size_t size) {
+  if (verified_) return 0;
+  const std::size_t n = source_.read(buffer, size);
+  if (n > 0) {
+    hasher_.update(buffer, n);
+    if (expected_size_ && hasher_.bytes() > *expected_size_)
+      fail(Errc::integrity, "{} is larger than its declared size of {} bytes", what_, *expected_size_);
+    return n;
+  }
+  const std::uint64_t total = hasher_.bytes();
+  if (expected_size_ && total != *expected_size_)
+    fail(Errc::integrity, "{} has {} bytes, {} declared (truncated?)", what_, total, *expected_size_);
+  const Digest actual = hasher_.finish();
+  if (actual != expected_)
+    fail(Errc::integrity, "{} does not match its digest: expected {}, got {}", what_,
+         expected_.str(), actual.str());
+  verified_ = true;
+  return 0;
+}
+
+std::size_t CountingStream::read(char* buffer, std::size_t size) {
+  const std::size_t n = source_.read(buffer, size);
+  count_ += n;
+  if (n > 0 && on_bytes_) on_bytes_(n);
+  return n;
+}
+
+std::string read_capped(ByteStream& stream, std::size_t cap, std::string_view what) {
+  std::string out;
+  std::vector<char> block(64 * 1024);
+  for (;;) {
+    const std::size_t n = stream.read(block.data(), block.size());
+    if (n == 0) break;
+    if (out.size() + n > cap)
+      fail(Errc::limit, "{} is larger than the limit of {} bytes", what, cap);
+    out.append(block.data(), n);
+  }
+  return out;
+}
+
+void drain(ByteStream& stream) {
+  std::vector<char> block(kBlockSize);
+  while (stream.read(block.data(), block.size()) != 0) {
+  }
+}
+
+std::uint64_t copy_stream(ByteStream& source,
+                          const std::function<void(const char*, std::size_t)>& sink) {
+  std::vector<char> block(kBlockSize);
+  std::uint64_t total = 0;
+  for (;;) {
+    const std::size_t n = source.read(block.data(), block.size());
+    if (n == 0) break;
+    sink(block.data(), n);
+    total += n;
+  }
+  return total;
+}
+
+}  // namespace dd

@@ -1,0 +1,52 @@
+// The elements that flow from an input store through filters to an output store.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "formats/compression.h"
+#include "pipeline/byte_stream.h"
+#include "pipeline/image_model.h"
+
+namespace dd {
+
+enum class ElementType {
+  index,     // the platforms an index offers (leaves only); only from sources that have an index
+  manifest,  // the one image manifest that is being passed on
+  config,    // the image config bytes, verified against their digest
+  layer,     // one layer: descriptor, diff_id, and a body unless the pipeline declined it
+};
+std::string_view to_string(ElementType type);
+
+struct LayerInfo {
+  std::size_t index = 0;  // 0-based position in the image
+  std::size_t count = 0;  // layers in the image
+  Descriptor stored;      // as the source stores it; digest empty when the source does not name it
+  Compression compression = Compression::none;  // of the stored bytes, from their magic number
+  Digest diff_id;         // digest of the uncompressed tar (config rootfs.diff_ids[index])
+};
+
+// The bytes of one layer. Read exactly one of stored() or uncompressed(), once. Whichever is
+// read, the end of the stream checks the stored size and digest (when the source names them) and
+// the diff_id of the uncompressed bytes; a mismatch throws Errc::integrity from read(). After
+// process_image_element returns, the input calls drain_and_verify(), so checks run even if a
+// stage read nothing.
+class LayerBody {
+ public:
+  virtual ~LayerBody() = default;
+  virtual ByteStream& stored() = 0;
+  virtual ByteStream& uncompressed() = 0;
+  virtual void drain_and_verify() = 0;
+};
+
+// What process_image_element carries; which member is set depends on the element type.
+struct ElementData {
+  const IndexInfo* index = nullptr;        // ElementType::index
+  const ImageManifest* manifest = nullptr; // ElementType::manifest
+  const std::string* config = nullptr;     // ElementType::config: the exact config bytes
+  const LayerInfo* layer = nullptr;        // ElementType::layer
+  LayerBody* body = nullptr;               // ElementType::layer; null when fetch_callback said no
+};
+
+}  // namespace dd

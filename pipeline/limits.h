@@ -1,0 +1,22 @@
+// Safety limits for untrusted input. Real images stay far below them; hostile ones hit them
+// early and end in Errc::limit instead of exhausting memory or disk.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "formats/compression.h"
+
+namespace dd {
+
+struct Limits {
+  std::size_t max_json_bytes = 8u << 20;   // manifests, indexes and configs are kilobytes
+  int max_json_depth = 64;                 // real documents nest fewer than ten levels
+  std::size_t max_index_entries = 4096;    // manifests in one index, nested ones included
+  std::size_t max_layers = 1024;           // docker itself stops at 127
+  std::size_t max_archive_members = 100000;
+  int max_symlink_hops = 16;
+  ExpansionLimit expansion;                // for every compressed stream we read
+};
+
+}  // namespace dd
