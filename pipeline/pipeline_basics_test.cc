@@ -1,0 +1,70 @@
+// Digests, platforms, paths and the registry's suggestions.
+#include <gtest/gtest.h>
+
+#include "formats/file_tree.h"
+#include "pipeline/digest.h"
+#include "pipeline/error.h"
+#include "pipeline/platform.h"
+#include "pipeline/registry.h"
+
+namespace dd {
+namespace {
+
+TEST(Digest, ParsesOnlyWellFormedDigests) {
+  const Digest d = Digest::sha256_of("hello");
+  EXPECT_EQ(d.str(), "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+  EXPECT_EQ(Digest::parse(d.str()), d);
+  for (const char* bad : {"", "sha256", "sha256:", "sha256:xyz", "md5:d41d8cd98f00b204e9800998ecf8427e",
+                          "sha256:2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824"})
+    EXPECT_THROW(Digest::parse(bad), Error) << bad;
+}
+
+TEST(Platform, ParsesAndMatchesWithDefaultVariants) {
+  EXPECT_EQ(Platform::parse("linux/arm64").str(), "linux/arm64");
+  EXPECT_EQ(Platform::parse("linux/x86_64").architecture, "amd64");
+  EXPECT_THROW(Platform::parse("linux"), Error);
+  EXPECT_THROW(Platform::parse("linux/arm/v7/x"), Error);
+  EXPECT_TRUE(Platform::parse("linux/arm64").matches({"linux", "arm64", "v8"}));
+  EXPECT_TRUE(Platform::parse("linux/arm64/v8").matches({"linux", "arm64", ""}));
+  EXPECT_FALSE(Platform::parse("linux/arm/v6").matches({"linux", "arm", ""}));
+  EXPECT_FALSE(Platform::parse("linux/amd64").matches({"linux", "arm64", ""}));
+  EXPECT_FALSE(Platform::parse("linux/amd64").matches({"windows", "amd64", ""}));
+}
+
+TEST(MemberPath, NormalisesAndRefusesEscapes) {
+  EXPECT_EQ(normalize_member_path("./a//b/./c", "t"), "a/b/c");
+  for (const char* bad : {"", "/etc/passwd", "../x", "a/../../x", "a/..", ".", "./"})
+    EXPECT_THROW(normalize_member_path(bad, "t"), Error) << bad;
+  EXPECT_EQ(resolve_link_target("a/b/layer.tar", "../c/layer.tar"), "a/c/layer.tar");
+  EXPECT_EQ(resolve_link_target("a/layer.tar", "../c.tar"), "c.tar");
+  EXPECT_THROW(resolve_link_target("a/layer.tar", "../../c.tar"), Error);
+  EXPECT_THROW(resolve_link_target("a/layer.tar", "/c.tar"), Error);
+}
+
+TEST(Registry, SuggestsCloseNames) {
+  EXPECT_EQ(did_you_mean("oci-archve", {"oci", "oci-archive", "docker-archive"}), "oci-archive");
+  EXPECT_EQ(did_you_mean("procss", {"process", "inspect"}), "process");
+  EXPECT_EQ(did_you_mean("zzzzzz", {"process", "inspect"}), "");
+}
+
+TEST(Registry, UnknownStageIsAUsageErrorWithSuggestion) {
+  Registry r;
+  r.add_output("oci-archive", "oci-archive:PATH", "x", [](const StageSpec&, const RunContext&) { return nullptr; });
+  try {
+    r.make_output(parse_stage_spec("oci-archve:x"), RunContext{});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::usage);
+    EXPECT_NE(std::string(e.what()).find("did you mean 'oci-archive'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StageSpec, SplitsAtTheFirstColon) {
+  const StageSpec s = parse_stage_spec("oci:dir:localhost/app:v1");
+  EXPECT_EQ(s.kind, "oci");
+  EXPECT_EQ(s.argument, "dir:localhost/app:v1");
+  EXPECT_EQ(split_path_and_ref(s.argument).second, "localhost/app:v1");
+}
+
+}  // namespace
+}  // namespace dd

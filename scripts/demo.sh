@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The main job on the built-in sample: builds a small docker archive, then moves it through
+# every format and back, showing that the image ID and every diff_id survive.
+#   demo.sh [path/to/docker_delta]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+dd=${1:-$here/build/docker_delta}
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+run() { echo "\$ docker_delta ${*}"; "$dd" "$@"; echo; }
+
+bash "$here/scripts/make-sample-archive.sh" "$work/sample.tar" >/dev/null
+cd "$work"
+run inspect sample.tar
+run archive-to-oci sample.tar sample.oci:v1
+run process oci:sample.oci:v1 oci-archive:sample-zstd.tar --compress zstd
+run archive-to-archive sample-zstd.tar back.tar:localhost/sample:v1
+run inspect back.tar
+
+before=$("$dd" inspect --json sample.tar | jq -c '[.image_id, [.layers[].diff_id]]')
+after=$("$dd" inspect --json back.tar | jq -c '[.image_id, [.layers[].diff_id]]')
+if [ "$before" = "$after" ]; then
+  echo "round trip docker-archive -> oci -> oci-archive (zstd) -> docker-archive kept image ID and diff_ids:"
+  echo "  $after"
+else
+  echo "round trip changed the image: $before -> $after" >&2; exit 1
+fi
