@@ -1,0 +1,228 @@
+#include "outputs/oci_layout_output.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "formats/tar_writer.h"
+#include "outputs/atomic_destination.h"
+#include "outputs/layer_writer.h"
+#include "pipeline/error.h"
+#include "pipeline/log.h"
+#include "pipeline/progress.h"
+
+namespace dd {
+namespace {
+
+std::string_view oci_layer_media_type(Compression c) {
+  switch (c) {
+    case Compression::none: return media_type::kOciLayer;
+    case Compression::gzip: return media_type::kOciLayerGzip;
+    case Compression::zstd: return media_type::kOciLayerZstd;
+    default: break;
+  }
+  fail(Errc::unsupported, "an OCI layout cannot hold {} layers", to_string(c));
+}
+
+void rename_or_fail(const std::string& from, const std::string& to) {
+  if (std::rename(from.c_str(), to.c_str()) != 0) fail_errno(fmt::format("renaming {} to {}", from, to));
+}
+
+void create_directories_or_fail(const std::string& path) {
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) fail(Errc::io, "creating {}: {}", path, error.message());
+}
+
+class OciLayoutOutput : public OutputStore {
+ public:
+  OciLayoutOutput(const StageSpec& spec, const RunContext& ctx, bool as_archive)
+      : spec_text_(spec.text()), as_archive_(as_archive) {
+    check_options(spec, {"compress"});
+    if (auto it = spec.options.find("compress"); it != spec.options.end())
+      target_compression_ = parse_compression(it->second);
+    auto [path, ref] = split_path_and_ref(spec.argument);
+    if (path.empty())
+      fail(Errc::usage, "{} needs a path: {}", spec.kind, as_archive ? "oci-archive:PATH[:REF]" : "oci:DIR[:REF]");
+    ref_ = ref;
+    destination_ = std::make_unique<AtomicDestination>(
+        path, as_archive ? AtomicDestination::Kind::file : AtomicDestination::Kind::directory, ctx.force);
+    if (as_archive) {
+      staging_ = std::make_unique<ScratchDirectory>(destination_->destination() + ".staging-");
+      root_ = staging_->path();
+    } else {
+      root_ = destination_->temp_path();
+    }
+    blobs_dir_ = root_ + "/blobs/sha256";
+    create_directories_or_fail(blobs_dir_);
+  }
+
+  bool fetch_callback(const Digest&) override { return true; }  // a layout holds every blob
+
+  void process_image_element(ElementType type, const std::string&, ElementData& data) override {
+    switch (type) {
+      case ElementType::index: break;  // the layout names only the one image passed on
+      case ElementType::manifest: take_manifest(*data.manifest); break;
+      case ElementType::config: take_config(*data.config); break;
+      case ElementType::layer: take_layer(*data.layer, data.body); break;
+    }
+  }
+
+  void finalize() override {
+    if (!config_) fail(Errc::internal, "{}: the image config never arrived", spec_text_);
+    if (layers_.size() != expected_layers_)
+      fail(Errc::internal, "{}: {} of {} layers arrived", spec_text_, layers_.size(), expected_layers_);
+    const WrittenBlob manifest = write_blob(build_manifest().dump());
+    write_file("index.json", build_index(manifest).dump());
+    write_file("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+    if (as_archive_) write_archive(manifest);
+    destination_->commit();
+
+    result_ = {{"destination", spec_text_},
+               {"image_id", config_->digest.str()},
+               {"manifest_digest", manifest.digest.str()},
+               {"layers", layers_.size()},
+               {"bytes", blob_bytes_}};
+  }
+
+  nlohmann::json result() const override { return result_; }
+
+ private:
+  void take_manifest(const ImageManifest& manifest) {
+    if (manifest.kind == ManifestKind::oci_manifest) annotations_ = manifest.annotations;
+  }
+
+  void take_config(const std::string& bytes) {
+    if (config_) fail(Errc::internal, "{}: the image config arrived twice", spec_text_);
+    // The exact bytes, so the config digest (the image ID) stays what it was.
+    config_ = write_blob(bytes);
+  }
+
+  void take_layer(const LayerInfo& info, LayerBody* body) {
+    if (body == nullptr)
+      fail(Errc::bad_input, "{} output needs every layer, but layer {} ({}) was skipped upstream",
+           as_archive_ ? "oci-archive" : "oci", info.index + 1, info.diff_id.str());
+    expected_layers_ = info.count;
+    const Compression wanted = target_compression_.value_or(info.compression);
+    const auto key = std::make_pair(info.diff_id, wanted);
+    auto known = written_layers_.find(key);
+    if (known == written_layers_.end()) {
+      // The digest is known only once written, so write under a temporary name first.
+      const std::string temp = fmt::format("{}/.layer-{}.tmp", blobs_dir_, info.index);
+      const WrittenBlob blob = write_layer(*body, info, target_compression_, temp);
+      const std::string final_path = blob_path(blob.digest);
+      if (blob_names_.insert(blob.digest).second) {
+        rename_or_fail(temp, final_path);
+        blob_bytes_ += blob.size;
+      } else {
+        std::error_code ignored;  // same bytes already stored under that name
+        std::filesystem::remove(temp, ignored);
+      }
+      known = written_layers_.emplace(key, blob).first;
+    }
+    const WrittenBlob& blob = known->second;
+    log::verbose("layer {}/{} {}: {} {} ({})", info.index + 1, info.count, info.diff_id.short_str(),
+                 to_string(blob.compression), human_bytes(blob.size), blob.digest.short_str());
+    layers_.push_back(blob);
+  }
+
+  std::string blob_path(const Digest& digest) const { return blobs_dir_ + "/" + digest.hex(); }
+
+  WrittenBlob write_blob(std::string_view bytes) {
+    const Digest digest = Digest::sha256_of(bytes);
+    if (!blob_names_.insert(digest).second) return {digest, bytes.size(), Compression::none};
+    WrittenBlob blob = write_bytes(bytes, blob_path(digest));
+    blob_bytes_ += blob.size;
+    return blob;
+  }
+
+  void write_file(const std::string& name, std::string_view bytes) { write_bytes(bytes, root_ + "/" + name); }
+
+  nlohmann::ordered_json build_manifest() const {
+    nlohmann::ordered_json doc;
+    doc["schemaVersion"] = 2;
+    doc["mediaType"] = media_type::kOciManifest;
+    doc["config"] = {{"mediaType", media_type::kOciConfig},
+                     {"digest", config_->digest.str()},
+                     {"size", config_->size}};
+    doc["layers"] = nlohmann::ordered_json::array();
+    for (const WrittenBlob& layer : layers_)
+      doc["layers"].push_back({{"mediaType", oci_layer_media_type(layer.compression)},
+                               {"digest", layer.digest.str()},
+                               {"size", layer.size}});
+    if (!annotations_.empty()) doc["annotations"] = annotations_;
+    return doc;
+  }
+
+  nlohmann::ordered_json build_index(const WrittenBlob& manifest) const {
+    nlohmann::ordered_json descriptor = {{"mediaType", media_type::kOciManifest},
+                                         {"digest", manifest.digest.str()},
+                                         {"size", manifest.size}};
+    if (!ref_.empty()) descriptor["annotations"] = {{kRefNameAnnotation, ref_}};
+    nlohmann::ordered_json doc;
+    doc["schemaVersion"] = 2;
+    doc["mediaType"] = media_type::kOciIndex;
+    doc["manifests"] = nlohmann::ordered_json::array({descriptor});
+    return doc;
+  }
+
+  // The small files first so a reader learns what the archive holds before the big blobs.
+  void write_archive(const WrittenBlob& manifest) {
+    TarWriter tar(destination_->temp_path());
+    tar.add_file_from_path("oci-layout", root_ + "/oci-layout");
+    tar.add_file_from_path("index.json", root_ + "/index.json");
+    tar.add_directory("blobs");
+    tar.add_directory("blobs/sha256");
+    std::set<Digest> added;
+    auto add_blob = [&](const Digest& digest) {
+      if (added.insert(digest).second)
+        tar.add_file_from_path("blobs/sha256/" + digest.hex(), blob_path(digest));
+    };
+    add_blob(manifest.digest);
+    add_blob(config_->digest);
+    for (const WrittenBlob& layer : layers_) add_blob(layer.digest);
+    tar.close();
+    staging_->remove();
+  }
+
+  std::string spec_text_;
+  bool as_archive_;
+  std::string ref_;
+  std::optional<Compression> target_compression_;
+  std::unique_ptr<AtomicDestination> destination_;
+  std::unique_ptr<ScratchDirectory> staging_;  // oci-archive only: the layout before it is tarred
+  std::string root_;
+  std::string blobs_dir_;
+
+  std::map<std::string, std::string> annotations_;
+  std::optional<WrittenBlob> config_;
+  std::vector<WrittenBlob> layers_;  // in image order; a repeated layer appears again
+  std::size_t expected_layers_ = 0;
+  std::map<std::pair<Digest, Compression>, WrittenBlob> written_layers_;
+  std::set<Digest> blob_names_;
+  std::uint64_t blob_bytes_ = 0;
+  nlohmann::json result_;
+};
+
+}  // namespace
+
+void register_oci_outputs(Registry& registry) {
+  registry.add_output("oci", "oci:DIR[:REF]", "an OCI image layout directory",
+                      [](const StageSpec& spec, const RunContext& ctx) -> std::unique_ptr<OutputStore> {
+                        return std::make_unique<OciLayoutOutput>(spec, ctx, false);
+                      });
+  registry.add_output("oci-archive", "oci-archive:PATH[:REF]", "an OCI image layout in a tar file",
+                      [](const StageSpec& spec, const RunContext& ctx) -> std::unique_ptr<OutputStore> {
+                        return std::make_unique<OciLayoutOutput>(spec, ctx, true);
+                      });
+}
+
+}  // namespace dd
