@@ -33,12 +33,15 @@ void print_human(const nlohmann::json& r) {
             << fmt::format("image ID:   {}\n", r.value("image_id", ""))
             << fmt::format("platform:   {}   (available: {})\n", r.value("platform", ""), platforms)
             << fmt::format("tags:       {}\n", tags.empty() ? "-" : tags)
-            << fmt::format("layers:     {}, {}\n", r["layers"].size(), human_bytes(total));
+            << fmt::format("layers:     {}, {} stored (diff_id, size, compression)\n", r["layers"].size(), human_bytes(total));
   int i = 0;
   for (const auto& l : r["layers"]) {
-    std::cout << fmt::format("  {:>2}  diff_id {}  {:>10}  {:<5}  {}\n", ++i, l.value("diff_id", ""),
-                             human_bytes(l.value("size", std::uint64_t{0})), l.value("compression", ""),
-                             l["digest"].is_null() ? "-" : l["digest"].get<std::string>());
+    // The stored digest is worth a line only when it differs from the diff_id (compressed layers).
+    const std::string diff_id = l.value("diff_id", "");
+    const std::string stored = l["digest"].is_null() ? "" : l["digest"].get<std::string>();
+    std::cout << fmt::format("  {:>2}  {}  {:>10}  {}\n", ++i, diff_id, human_bytes(l.value("size", std::uint64_t{0})),
+                             l.value("compression", ""));
+    if (!stored.empty() && stored != diff_id) std::cout << fmt::format("      stored as {}\n", stored);
   }
 }
 

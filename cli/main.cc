@@ -6,6 +6,7 @@
 
 #include "cli/cli_state.h"
 #include "pipeline/error.h"
+#include "pipeline/interruption.h"
 #include "pipeline/log.h"
 #include "pipeline/progress.h"
 #include "pipeline/registry.h"
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   dd::log::set_level(state.global.quiet ? dd::log::Level::quiet
                      : state.global.verbose ? dd::log::Level::verbose
                                             : dd::log::Level::normal);
+  dd::install_interruption_handlers();
   try {
     return state.action ? state.action() : kExitUsage;
   } catch (const dd::Error& e) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pipeline/error.h"
+#include "pipeline/interruption.h"
 
 namespace dd {
 
@@ -57,6 +58,7 @@ FileRangeStream::FileRangeStream(std::shared_ptr<UniqueFd> file, std::uint64_t o
     : file_(std::move(file)), offset_(offset), remaining_(length), what_(std::move(what)) {}
 
 std::size_t FileRangeStream::read(char* buffer, std::size_t size) {
+  throw_if_interrupted();  // every source read passes here, so a signal stops the run within a block
   if (remaining_ == 0 || size == 0) return 0;
   const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size, remaining_));
   ssize_t n;
