@@ -34,11 +34,12 @@ void InspectSink::process_image_element(ElementType type, const std::string&, El
     case ElementType::layer: {
       const LayerInfo& l = *data.layer;
       nlohmann::json j;
-      j["digest"] = l.stored.digest.empty() ? nlohmann::json() : nlohmann::json(l.stored.digest.str());
+      // What the source holds, not what the pipeline passes on.
+      j["digest"] = l.source.digest.empty() ? nlohmann::json() : nlohmann::json(l.source.digest.str());
       j["diff_id"] = l.diff_id.str();
-      j["size"] = l.stored.size.value_or(0);
-      j["media_type"] = l.stored.media_type;
-      j["compression"] = std::string(to_string(l.compression));
+      j["size"] = l.source.size.value_or(0);
+      j["media_type"] = l.source.media_type;
+      j["compression"] = std::string(to_string(l.source_compression));
       result_["layers"].push_back(j);
       break;
     }

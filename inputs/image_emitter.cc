@@ -1,5 +1,6 @@
 #include "inputs/image_emitter.h"
 
+#include "formats/libarchive_decompressing_stream.h"
 #include "formats/manifest_parser.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
@@ -20,6 +21,30 @@ Digest digest_from_path(const std::string& path) {
 }
 
 namespace {
+
+// A stream that owns the stream it verifies.
+class OwningVerifyingStream : public ByteStream {
+ public:
+  OwningVerifyingStream(std::unique_ptr<ByteStream> source, const Descriptor& d, std::string what)
+      : source_(std::move(source)), verifying_(*source_, d.digest, d.size, std::move(what)) {}
+  std::size_t read(char* buffer, std::size_t size) override { return verifying_.read(buffer, size); }
+
+ private:
+  std::unique_ptr<ByteStream> source_;
+  VerifyingStream verifying_;
+};
+
+// bzip2, xz and the like: checked against the stored digest, decompressed by libarchive, and
+// passed on as an uncompressed layer whose stored digest is its diff_id.
+std::unique_ptr<ByteStream> open_as_plain_tar(std::unique_ptr<ByteStream> raw, LayerInfo& info, const Limits& limits) {
+  const std::string what = fmt::format("layer {} ({} compressed)", info.index + 1, to_string(info.compression));
+  if (!info.stored.digest.empty()) raw = std::make_unique<OwningVerifyingStream>(std::move(raw), info.stored, what);
+  info.compression = Compression::none;
+  info.stored.digest = info.diff_id;
+  info.stored.size.reset();
+  info.stored.media_type = media_type::kOciLayer;
+  return std::make_unique<LibarchiveDecompressingStream>(std::move(raw), limits.expansion, what);
+}
 
 std::string read_config(const FileTree& tree, Descriptor& config, const std::string& path, const RunContext& ctx) {
   const TreeFile file = tree.find(path);
@@ -74,16 +99,18 @@ void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const Ru
     info.stored = manifest.layers[i];
     info.diff_id = facts.diff_ids[i];
     info.compression = detect_compression(tree.peek(files[i], kMagicBytes));
-    if (info.compression == Compression::bzip2 || info.compression == Compression::xz)
-      fail(Errc::unsupported, "layer {} is compressed with {}, which is not supported (gzip, zstd, none)",
-           i + 1, to_string(info.compression));
+    const bool exotic = info.compression == Compression::bzip2 || info.compression == Compression::xz;
     if (info.stored.digest.empty() && info.compression == Compression::none) info.stored.digest = info.diff_id;
+    info.source = info.stored;
+    info.source_compression = info.compression;
 
     ElementData ld;
     ld.layer = &info;
     std::unique_ptr<VerifiedLayerBody> body;
+    std::unique_ptr<ByteStream> raw;
+    if (exotic) raw = open_as_plain_tar(tree.open(files[i]), info, ctx.limits);
     if (sink.fetch_callback(info.diff_id)) {
-      body = std::make_unique<VerifiedLayerBody>(tree.open(files[i]), info, ctx.limits, ctx.progress);
+      body = std::make_unique<VerifiedLayerBody>(raw ? std::move(raw) : tree.open(files[i]), info, ctx.limits, ctx.progress);
       ld.body = body.get();
     }
     log::verbose("layer {}/{} {} ({}, {} bytes){}", i + 1, files.size(), info.diff_id.short_str(),

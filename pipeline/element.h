@@ -25,6 +25,10 @@ struct LayerInfo {
   Descriptor stored;      // as the source stores it; digest empty when the source does not name it
   Compression compression = Compression::none;  // of the stored bytes, from their magic number
   Digest diff_id;         // digest of the uncompressed tar (config rootfs.diff_ids[index])
+  // How the source holds the layer. Equal to `stored`/`compression` except for rare
+  // compressions (bzip2, xz) that the input decompresses itself and passes on as plain tar.
+  Descriptor source;
+  Compression source_compression = Compression::none;
 };
 
 // The bytes of one layer. Read exactly one of stored() or uncompressed(), once. Whichever is
