@@ -6,11 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
-
 #include "formats/compression.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
+#include "pipeline/temp_file.h"
 
 namespace dd {
 namespace {
@@ -23,12 +22,7 @@ struct ArchiveReader {
 // Decompresses the archive into an anonymous temporary file (unlinked at once, so nothing is
 // left behind however the run ends). The expansion limit bounds what a hostile archive can cost.
 std::shared_ptr<UniqueFd> spool_decompressed(const std::string& path, Compression c, const RunContext& ctx) {
-  std::string dir = ctx.temp_dir;
-  if (dir.empty()) dir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
-  std::string name = dir + "/docker_delta-archive-XXXXXX";
-  UniqueFd out(mkostemp(name.data(), O_CLOEXEC));
-  if (!out) fail_errno(fmt::format("creating a temporary file in {}", dir));
-  ::unlink(name.c_str());
+  UniqueFd out = make_unlinked_temp_file(ctx);
   auto in = std::make_shared<UniqueFd>(open_for_reading(path));
   struct stat st{};
   fstat(in->get(), &st);
@@ -88,6 +82,7 @@ void TarTree::build_index() {
     const char* raw_name = archive_entry_pathname(e);
     if (raw_name == nullptr) fail(Errc::bad_input, "{}: a member has no name", path_);
     const std::string what = fmt::format("{} member", path_);
+    if (std::string_view(raw_name).find_first_not_of("./") == std::string_view::npos) continue;  // the root itself
     // Members whose names are unsafe are never looked up by a safe path; skip them unless the
     // image refers to them, in which case the lookup itself fails and names the path.
     std::string name;

@@ -1,5 +1,6 @@
 #include "pipeline/builtin_stages.h"
 
+#include "filters/normalize_timestamps_filter.h"
 #include "filters/platform_filter.h"
 #include "inputs/archive_input.h"
 #include "inputs/docker_archive_input.h"
@@ -14,6 +15,7 @@ void register_builtin_stages(Registry& registry) {
   register_docker_archive_input(registry);
   register_oci_layout_inputs(registry);
   register_platform_filter(registry);
+  register_normalize_timestamps_filter(registry);
   register_docker_archive_output(registry);
   register_oci_outputs(registry);
 }
