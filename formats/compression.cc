@@ -95,7 +95,7 @@ class GzipDecompressor : public Decompressor {
     const uInt out_before = z_.avail_out, in_before = z_.avail_in;
     const int rc = inflate(&z_, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
-      fail(Errc::bad_input, "{} is not valid gzip data ({})", what_, z_.msg ? z_.msg : "inflate failed");
+      fail(Errc::bad_input, "{} is corrupt: not valid gzip data ({})", what_, z_.msg ? z_.msg : "inflate failed");
     guard_.add_input(in_before - z_.avail_in);
     input.remove_prefix(in_before - z_.avail_in);
     if (rc == Z_STREAM_END) at_member_end_ = true;
@@ -125,7 +125,7 @@ class ZstdDecompressor : public Decompressor {
     ZSTD_outBuffer ob{out, capacity, 0};
     const std::size_t rc = ZSTD_decompressStream(ctx_, &ob, &in);
     if (ZSTD_isError(rc))
-      fail(Errc::bad_input, "{} is not valid zstd data ({})", what_, ZSTD_getErrorName(rc));
+      fail(Errc::bad_input, "{} is corrupt: not valid zstd data ({})", what_, ZSTD_getErrorName(rc));
     if (in.pos > 0 || ob.pos > 0) frame_done_ = rc == 0;
     guard_.add_input(in.pos);
     input.remove_prefix(in.pos);

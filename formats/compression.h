@@ -29,7 +29,9 @@ using ByteSink = std::function<void(const char*, std::size_t)>;
 // Bounds how far a compressed stream may expand: output may not exceed
 // max(floor_bytes, ratio * input bytes). Stops decompression bombs without refusing real layers.
 struct ExpansionLimit {
-  double ratio = 1100;            // a little above gzip's theoretical maximum (1032:1)
+  // Real layers compress 2-10x; only long runs of zeros reach 1000x. Below the floor anything
+  // goes, so a 1 GiB zero-filled file still passes; past it, 100x is a bomb (--max-expansion).
+  double ratio = 100;
   std::uint64_t floor_bytes = 1ull << 30;
   static ExpansionLimit unlimited() { return {0, 0}; }
   bool enabled() const { return ratio > 0; }

@@ -37,7 +37,11 @@ std::string repo_tag_from_ref(const std::string& ref) {
 class DockerArchiveOutput : public OutputStore {
  public:
   DockerArchiveOutput(const StageSpec& spec, const RunContext& ctx) : spec_text_(spec.text()) {
-    check_options(spec, {});
+    check_options(spec, {"compress"});
+    // Layers are always plain tar here: what docker load of every version and skopeo read.
+    if (auto it = spec.options.find("compress"); it != spec.options.end() && parse_compression(it->second) != Compression::none)
+      fail(Errc::usage, "docker-archive layers are always uncompressed (docker load and skopeo expect plain tar); "
+                        "--compress {} applies to oci and oci-archive destinations", it->second);
     auto [path, ref] = split_path_and_ref(spec.argument);
     if (path.empty()) fail(Errc::usage, "docker-archive needs a path: docker-archive:PATH[:REF]");
     if (!ref.empty()) ref_tag_ = repo_tag_from_ref(ref);
