@@ -42,8 +42,9 @@ void write_tar(const std::string& path, const std::vector<Member>& members, int 
       archive_entry_set_size(e, static_cast<la_int64_t>(m.content.size()));
     }
     ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK) << archive_error_string(a);
-    if (m.symlink.empty() && m.hardlink.empty() && !m.content.empty())
+    if (m.symlink.empty() && m.hardlink.empty() && !m.content.empty()) {
       ASSERT_EQ(archive_write_data(a, m.content.data(), m.content.size()), static_cast<la_ssize_t>(m.content.size()));
+    }
     archive_entry_free(e);
   }
   archive_write_close(a);
