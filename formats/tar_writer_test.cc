@@ -3,19 +3,17 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <string>
 
 #include "pipeline/error.h"
+#include "tests/support/temp_dir.h"
 
 namespace dd {
 namespace {
-namespace fs = std::filesystem;
 
 struct ReadEntry {
   unsigned type = 0;
@@ -60,15 +58,9 @@ std::string read_file(const std::string& path) {
 
 class TarWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "tar_writer_test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return dir_.file(name); }
 
-  fs::path dir_;
+  TempDir dir_;
 };
 
 std::string big_content() {

@@ -1,7 +1,6 @@
 #include "outputs/atomic_destination.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +8,7 @@
 #include <string>
 
 #include "pipeline/error.h"
+#include "tests/support/temp_dir.h"
 
 namespace dd {
 namespace {
@@ -16,16 +16,9 @@ namespace fs = std::filesystem;
 
 class AtomicDestinationTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "atomic_destination_test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return dir_.file(name); }
   std::size_t entries_in_dir() const {
-    return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()));
+    return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir_.path()), fs::directory_iterator()));
   }
   static void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
   static std::string read(const std::string& path) {
@@ -33,7 +26,7 @@ class AtomicDestinationTest : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
-  fs::path dir_;
+  TempDir dir_;
 };
 
 Errc code_of(const std::function<void()>& f) {

@@ -1,7 +1,6 @@
 #include "outputs/layer_writer.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,7 @@
 
 #include "pipeline/error.h"
 #include "pipeline/verified_layer_body.h"
+#include "tests/support/temp_dir.h"
 
 namespace dd {
 namespace {
@@ -70,15 +70,9 @@ struct StoredLayer {
 
 class LayerWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "layer_writer_test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return dir_.file(name); }
 
-  fs::path dir_;
+  TempDir dir_;
   const std::string content_ = layer_content();
   const Digest diff_id_ = Digest::sha256_of(content_);
 };
