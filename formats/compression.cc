@@ -38,28 +38,21 @@ Compression detect_compression(std::string_view b) {
   return Compression::none;
 }
 
+void ExpansionMeter::add_output(std::uint64_t n) {
+  out_ += n;
+  if (!limit_.enabled()) return;
+  const double allowed = limit_.ratio * static_cast<double>(in_);
+  const std::uint64_t excess = static_cast<double>(out_) > allowed ? out_ - static_cast<std::uint64_t>(allowed) : 0;
+  if (excess <= charged_) return;
+  *limit_.allowance_used += excess - charged_;
+  charged_ = excess;
+  if (*limit_.allowance_used > limit_.allowance_bytes)
+    fail(Errc::limit,
+         "{} expands beyond {:.0f} times its compressed size (decompression bomb? raise --max-expansion to allow it)",
+         what_, limit_.ratio);
+}
+
 namespace {
-
-// Counts input and output and enforces the expansion limit.
-class ExpansionGuard {
- public:
-  ExpansionGuard(ExpansionLimit limit, const std::string& what) : limit_(limit), what_(what) {}
-  void add_input(std::size_t n) { in_ += n; }
-  void add_output(std::size_t n) {
-    out_ += n;
-    if (!limit_.enabled() || out_ <= limit_.floor_bytes) return;
-    if (static_cast<double>(out_) > limit_.ratio * static_cast<double>(in_))
-      fail(Errc::limit,
-           "{} expands beyond {:.0f} times its compressed size (decompression bomb? raise "
-           "--max-expansion to allow it)",
-           what_, limit_.ratio);
-  }
-
- private:
-  ExpansionLimit limit_;
-  const std::string& what_;
-  std::uint64_t in_ = 0, out_ = 0;
-};
 
 class IdentityDecompressor : public Decompressor {
  public:
@@ -84,7 +77,8 @@ class GzipDecompressor : public Decompressor {
 
   std::size_t step(std::string_view& input, char* out, std::size_t capacity) override {
     if (at_member_end_ && !input.empty()) {  // concatenated gzip members form one stream
-      if (inflateReset(&z_) != Z_OK) fail(Errc::internal, "zlib reset failed");
+      // Later members must be gzip too (15 + 16), not zlib or raw deflate.
+      if (inflateReset2(&z_, 15 + 16) != Z_OK) fail(Errc::internal, "zlib reset failed");
       at_member_end_ = false;
     }
     if (at_member_end_) return 0;
@@ -106,7 +100,7 @@ class GzipDecompressor : public Decompressor {
   bool complete() const override { return at_member_end_; }
 
  private:
-  ExpansionGuard guard_;
+  ExpansionMeter guard_;
   z_stream z_;
   bool at_member_end_ = false;
 };
@@ -135,7 +129,7 @@ class ZstdDecompressor : public Decompressor {
   bool complete() const override { return frame_done_; }
 
  private:
-  ExpansionGuard guard_;
+  ExpansionMeter guard_;
   ZSTD_DCtx* ctx_;
   bool frame_done_ = false;
 };

@@ -26,15 +26,31 @@ inline constexpr std::size_t kMagicBytes = 6;
 
 using ByteSink = std::function<void(const char*, std::size_t)>;
 
-// Bounds how far a compressed stream may expand: output may not exceed
-// max(floor_bytes, ratio * input bytes). Stops decompression bombs without refusing real layers.
+// Bounds how far compressed input may expand. Each stream may expand up to `ratio` times its
+// compressed size; what any stream expands beyond that is charged to one allowance shared by
+// the whole run (copies of a limit share it), so neither one bomb nor a thousand small ones
+// get far. Real layers compress 2-10x; only long runs of zeros reach 1000x, and a 1 GiB
+// zero-filled file still fits the allowance.
 struct ExpansionLimit {
-  // Real layers compress 2-10x; only long runs of zeros reach 1000x. Below the floor anything
-  // goes, so a 1 GiB zero-filled file still passes; past it, 100x is a bomb (--max-expansion).
   double ratio = 100;
-  std::uint64_t floor_bytes = 1ull << 30;
+  std::uint64_t allowance_bytes = 1ull << 30;
+  std::shared_ptr<std::uint64_t> allowance_used = std::make_shared<std::uint64_t>(0);
   static ExpansionLimit unlimited() { return {0, 0}; }
   bool enabled() const { return ratio > 0; }
+};
+
+// Counts one stream's compressed input and decompressed output against an ExpansionLimit.
+class ExpansionMeter {
+ public:
+  ExpansionMeter(ExpansionLimit limit, std::string what) : limit_(std::move(limit)), what_(std::move(what)) {}
+  void add_input(std::uint64_t n) { in_ += n; }
+  // Errc::limit once the run's allowance is spent.
+  void add_output(std::uint64_t n);
+
+ private:
+  ExpansionLimit limit_;
+  std::string what_;
+  std::uint64_t in_ = 0, out_ = 0, charged_ = 0;
 };
 
 class Decompressor {

@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include <zlib.h>
+
 #include "pipeline/error.h"
 
 namespace dd {
@@ -86,6 +88,34 @@ TEST(Compression, ExpansionLimitStopsBombs) {
     }
     EXPECT_EQ(decompress(c, packed, ExpansionLimit::unlimited()).size(), zeros.size());
   }
+}
+
+TEST(Compression, AllowanceIsSharedByEveryStreamOfARun) {
+  // Each stream alone fits a 3 MiB allowance at 10x; together they spend it.
+  const std::string packed = compress(Compression::zstd, std::string(2 << 20, '\0'));
+  ExpansionLimit run{10, 3 << 20};
+  EXPECT_NO_THROW(decompress(Compression::zstd, packed, run));
+  EXPECT_THROW(decompress(Compression::zstd, packed, run), Error);
+  ExpansionLimit other_run{10, 3 << 20};  // a new limit has its own allowance
+  EXPECT_NO_THROW(decompress(Compression::zstd, packed, other_run));
+}
+
+TEST(Compression, MembersAfterTheFirstMustBeGzip) {
+  std::string zlib_stream;
+  {
+    z_stream z{};
+    deflateInit(&z, 6);
+    std::string in = "second part";
+    zlib_stream.resize(256);
+    z.next_in = reinterpret_cast<Bytef*>(in.data());
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = reinterpret_cast<Bytef*>(zlib_stream.data());
+    z.avail_out = static_cast<uInt>(zlib_stream.size());
+    deflate(&z, Z_FINISH);
+    zlib_stream.resize(zlib_stream.size() - z.avail_out);
+    deflateEnd(&z);
+  }
+  EXPECT_THROW(decompress(Compression::gzip, compress(Compression::gzip, "first part") + zlib_stream), Error);
 }
 
 }  // namespace

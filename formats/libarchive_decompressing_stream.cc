@@ -8,8 +8,10 @@
 namespace dd {
 
 LibarchiveDecompressingStream::LibarchiveDecompressingStream(std::unique_ptr<ByteStream> source,
-                                                             ExpansionLimit limit, std::string what)
-    : source_(std::move(source)), limit_(limit), what_(std::move(what)), block_(256 * 1024) {}
+                                                             Compression compression, ExpansionLimit limit,
+                                                             std::string what)
+    : source_(std::move(source)), compression_(compression), what_(std::move(what)), meter_(std::move(limit), what_),
+      block_(256 * 1024) {}
 
 LibarchiveDecompressingStream::~LibarchiveDecompressingStream() {
   if (archive_ != nullptr) archive_read_free(archive_);
@@ -19,7 +21,7 @@ long LibarchiveDecompressingStream::read_callback(struct archive*, void* self, c
   auto* s = static_cast<LibarchiveDecompressingStream*>(self);
   try {
     const std::size_t n = s->source_->read(s->block_.data(), s->block_.size());
-    s->in_ += n;
+    s->meter_.add_input(n);
     *block = s->block_.data();
     return static_cast<long>(n);
   } catch (...) {
@@ -31,7 +33,11 @@ long LibarchiveDecompressingStream::read_callback(struct archive*, void* self, c
 void LibarchiveDecompressingStream::open() {
   opened_ = true;
   archive_ = archive_read_new();
-  archive_read_support_filter_all(archive_);
+  // Only the detected filter: filter_all would also unwrap compression nested inside, and may
+  // hand untrusted bytes to external programs.
+  if (compression_ == Compression::bzip2) archive_read_support_filter_bzip2(archive_);
+  else if (compression_ == Compression::xz) archive_read_support_filter_xz(archive_);
+  else fail(Errc::internal, "{}: libarchive is used only for bzip2 and xz", what_);
   archive_read_support_format_raw(archive_);  // the decompressed bytes as one entry
   if (archive_read_open(archive_, this, nullptr, &read_callback, nullptr) != ARCHIVE_OK) {
     if (source_error_) std::rethrow_exception(source_error_);
@@ -42,6 +48,9 @@ void LibarchiveDecompressingStream::open() {
     if (source_error_) std::rethrow_exception(source_error_);
     fail(Errc::bad_input, "{}: cannot decompress: {}", what_, archive_error_string(archive_));
   }
+  // The client reader plus exactly one decompression filter.
+  if (archive_filter_count(archive_) != 2)
+    fail(Errc::bad_input, "{} is not {} data", what_, to_string(compression_));
 }
 
 std::size_t LibarchiveDecompressingStream::read(char* buffer, std::size_t size) {
@@ -53,13 +62,14 @@ std::size_t LibarchiveDecompressingStream::read(char* buffer, std::size_t size) 
     fail(Errc::bad_input, "{} is damaged or truncated: {}", what_, archive_error_string(archive_));
   }
   if (n == 0) {
+    // libarchive may stop reading once the compressed stream ends. Anything after it must not
+    // exist, and the source must reach its end so its own checks (stored digest) run.
+    if (source_->read(block_.data(), block_.size()) != 0)
+      fail(Errc::bad_input, "{} has data after the end of its {} stream", what_, to_string(compression_));
     done_ = true;
     return 0;
   }
-  out_ += static_cast<std::uint64_t>(n);
-  if (limit_.enabled() && out_ > limit_.floor_bytes && static_cast<double>(out_) > limit_.ratio * static_cast<double>(in_))
-    fail(Errc::limit, "{} expands beyond {:.0f} times its compressed size (raise --max-expansion to allow it)", what_,
-         limit_.ratio);
+  meter_.add_output(static_cast<std::uint64_t>(n));
   return static_cast<std::size_t>(n);
 }
 

@@ -1,6 +1,7 @@
-// Decompresses any format libarchive's filters know (bzip2, xz, lzma, lz4, ...) as a pull stream.
-// Used for rare layer compressions, which inputs turn into plain tar so that later stages only
-// meet none, gzip and zstd.
+// Decompresses bzip2 or xz with libarchive as a pull stream. Used for rare layer compressions,
+// which inputs turn into plain tar so that later stages only meet none, gzip and zstd. Only the
+// one filter named is enabled: compression nested inside it is data, not unwrapped, as docker
+// would treat it.
 #pragma once
 
 #include <exception>
@@ -17,7 +18,8 @@ namespace dd {
 
 class LibarchiveDecompressingStream : public ByteStream {
  public:
-  LibarchiveDecompressingStream(std::unique_ptr<ByteStream> source, ExpansionLimit limit, std::string what);
+  LibarchiveDecompressingStream(std::unique_ptr<ByteStream> source, Compression compression, ExpansionLimit limit,
+                                std::string what);
   ~LibarchiveDecompressingStream() override;
   std::size_t read(char* buffer, std::size_t size) override;
 
@@ -26,12 +28,12 @@ class LibarchiveDecompressingStream : public ByteStream {
   void open();
 
   std::unique_ptr<ByteStream> source_;
-  ExpansionLimit limit_;
+  Compression compression_;
   std::string what_;
+  ExpansionMeter meter_;
   struct archive* archive_ = nullptr;
   std::vector<char> block_;
   std::exception_ptr source_error_;  // an exception from source_, carried across libarchive
-  std::uint64_t in_ = 0, out_ = 0;
   bool opened_ = false, done_ = false;
 };
 

@@ -29,7 +29,7 @@ std::string compress_with(int filter, const std::string& data) {
 }
 
 std::string decompress(const std::string& packed, ExpansionLimit limit = {}) {
-  LibarchiveDecompressingStream s(std::make_unique<MemoryStream>(packed), limit, "test layer");
+  LibarchiveDecompressingStream s(std::make_unique<MemoryStream>(packed), detect_compression(packed), limit, "test layer");
   return read_capped(s, 1 << 26, "test");
 }
 
@@ -57,6 +57,33 @@ TEST(LibarchiveDecompressingStream, ExpansionLimitApplies) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::limit);
   }
+}
+
+// A source whose end-of-stream check fails, like a stored digest that does not match.
+class FailsAtEnd : public ByteStream {
+ public:
+  explicit FailsAtEnd(std::string bytes) : inner_(std::move(bytes)) {}
+  std::size_t read(char* buffer, std::size_t size) override {
+    const std::size_t n = inner_.read(buffer, size);
+    if (n == 0) fail(Errc::integrity, "end-of-stream check ran");
+    return n;
+  }
+
+ private:
+  MemoryStream inner_;
+};
+
+TEST(LibarchiveDecompressingStream, ReadsItsSourceToTheEndSoItsChecksRun) {
+  for (int filter : {ARCHIVE_FILTER_BZIP2, ARCHIVE_FILTER_XZ}) {
+    const std::string packed = compress_with(filter, std::string(5000, 'y'));
+    LibarchiveDecompressingStream s(std::make_unique<FailsAtEnd>(packed), detect_compression(packed), {}, "layer");
+    EXPECT_THROW(read_capped(s, 1 << 20, "layer"), Error) << filter;
+  }
+}
+
+TEST(LibarchiveDecompressingStream, NestedCompressionIsNotUnwrapped) {
+  const std::string inner = compress_with(ARCHIVE_FILTER_GZIP, std::string(5000, 'z'));
+  EXPECT_EQ(decompress(compress_with(ARCHIVE_FILTER_XZ, inner)), inner);
 }
 
 }  // namespace

@@ -39,11 +39,12 @@ class OwningVerifyingStream : public ByteStream {
 std::unique_ptr<ByteStream> open_as_plain_tar(std::unique_ptr<ByteStream> raw, LayerInfo& info, const Limits& limits) {
   const std::string what = fmt::format("layer {} ({} compressed)", info.index + 1, to_string(info.compression));
   if (!info.stored.digest.empty()) raw = std::make_unique<OwningVerifyingStream>(std::move(raw), info.stored, what);
+  const Compression compression = info.compression;
   info.compression = Compression::none;
   info.stored.digest = info.diff_id;
   info.stored.size.reset();
   info.stored.media_type = media_type::kOciLayer;
-  return std::make_unique<LibarchiveDecompressingStream>(std::move(raw), limits.expansion, what);
+  return std::make_unique<LibarchiveDecompressingStream>(std::move(raw), compression, limits.expansion, what);
 }
 
 std::string read_config(const FileTree& tree, Descriptor& config, const std::string& path, const RunContext& ctx) {
