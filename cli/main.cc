@@ -16,11 +16,16 @@ namespace {
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
+// One line, and no control characters: names in messages come from untrusted archives and
+// must not move the cursor or rewrite the terminal.
 int report(const std::string& message, int status) {
   dd::Progress::clear_line();
-  std::string line = message;
-  for (char& c : line)
-    if (c == '\n') c = ' ';
+  std::string line;
+  for (unsigned char c : message) {
+    if (c == '\n' || c == '\t') line += ' ';
+    else if (c < 0x20 || c == 0x7f) line += fmt::format("\\x{:02x}", c);
+    else line += static_cast<char>(c);
+  }
   std::fprintf(stderr, "docker_delta: error: %s\n", line.c_str());
   return status;
 }
@@ -78,7 +83,10 @@ int main(int argc, char** argv) {
                                             : dd::log::Level::normal);
   dd::install_interruption_handlers();
   try {
-    return state.action ? state.action() : kExitUsage;
+    const int status = state.action ? state.action() : kExitUsage;
+    std::cout.flush();
+    if (!std::cout) return report("cannot write to standard output", kExitFailure);
+    return status;
   } catch (const dd::Error& e) {
     return report(e.what(), e.code() == dd::Errc::usage ? kExitUsage : kExitFailure);
   } catch (const std::exception& e) {

@@ -73,7 +73,9 @@ std::string NormalizeTimestampsFilter::rewrite_config() const {
   doc["rootfs"]["diff_ids"] = ids;
   char when[32];
   const std::time_t t = static_cast<std::time_t>(epoch_);
-  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  std::tm utc{};
+  if (gmtime_r(&t, &utc) == nullptr) fail(Errc::usage, "normalize-timestamps: {} is not a representable time", epoch_);
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
   if (doc.contains("created")) doc["created"] = when;
   if (doc.contains("history") && doc["history"].is_array())
     for (auto& h : doc["history"])
@@ -101,8 +103,9 @@ void register_normalize_timestamps_filter(Registry& registry) {
         if (!spec.argument.empty()) {
           const auto* end = spec.argument.data() + spec.argument.size();
           auto [ptr, ec] = std::from_chars(spec.argument.data(), end, epoch);
-          if (ec != std::errc() || ptr != end || epoch < 0)
-            fail(Errc::usage, "normalize-timestamps takes seconds since 1970, not '{}'", spec.argument);
+          // Up to 9999-12-31T23:59:59Z: the config's RFC 3339 times have four-digit years.
+          if (ec != std::errc() || ptr != end || epoch < 0 || epoch > 253402300799LL)
+            fail(Errc::usage, "normalize-timestamps takes seconds since 1970 up to 253402300799, not '{}'", spec.argument);
         }
         return std::make_unique<NormalizeTimestampsFilter>(next, epoch, ctx);
       });

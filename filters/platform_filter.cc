@@ -1,6 +1,7 @@
 #include "filters/platform_filter.h"
 
 #include <algorithm>
+#include <set>
 
 #include "formats/manifest_parser.h"
 #include "pipeline/error.h"
@@ -23,12 +24,15 @@ void PlatformFilter::choose(const IndexInfo& index) {
     chosen_ = index.entries[0].manifest.digest;  // a plain single-image layout: checked at the config
     return;
   }
-  for (const auto& e : index.entries) {
-    if (e.platform && wanted_.matches(*e.platform)) {
-      chosen_ = e.manifest.digest;
-      chosen_has_platform_ = true;
-      log::verbose("platform {}: image {}", e.platform->str(), e.manifest.digest.short_str());
-      return;
+  // The default variant first (linux/arm takes v7 over v6, as docker does), then any that fits.
+  for (bool exact : {true, false}) {
+    for (const auto& e : index.entries) {
+      if (e.platform && (exact ? wanted_.matches_exactly(*e.platform) : wanted_.matches(*e.platform))) {
+        chosen_ = e.manifest.digest;
+        chosen_has_platform_ = true;
+        log::verbose("platform {}: image {}", e.platform->str(), e.manifest.digest.short_str());
+        return;
+      }
     }
   }
   if (index.entries.size() == 1 && !explicit_) {
@@ -36,9 +40,18 @@ void PlatformFilter::choose(const IndexInfo& index) {
     chosen_has_platform_ = true;
     return;
   }
-  std::string present;
+  std::set<std::string> platforms;
   for (const auto& e : index.entries)
-    if (e.platform) present += (present.empty() ? "" : ", ") + e.platform->str();
+    if (e.platform) platforms.insert(e.platform->str());
+  std::string present;
+  std::size_t listed = 0;
+  for (const auto& p : platforms) {
+    if (++listed > 16) {
+      present += fmt::format(" and {} more", platforms.size() - 16);
+      break;
+    }
+    present += (present.empty() ? "" : ", ") + p;
+  }
   fail(Errc::not_found, "no image for platform {} in the index (it has: {}); choose one with --platform",
        wanted_.str(), present.empty() ? "no platforms named" : present);
 }

@@ -1,5 +1,6 @@
 #include "formats/dir_tree.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "pipeline/error.h"
@@ -39,8 +40,16 @@ bool DirTree::contains(std::string_view path) const {
   }
 }
 
+// find() checked the path; opening it again must still give that regular file, not a link or
+// FIFO swapped in since (O_NONBLOCK: opening a FIFO must not hang before fstat can refuse it).
 std::unique_ptr<ByteStream> DirTree::open(const TreeFile& file) const {
-  auto fd = std::make_shared<UniqueFd>(open_for_reading(file.path));
+  const int raw = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (raw < 0) fail_errno(file.path);
+  auto fd = std::make_shared<UniqueFd>(raw);
+  struct stat st{};
+  if (fstat(fd->get(), &st) != 0) fail_errno(file.path);
+  if (!S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) != file.size)
+    fail(Errc::bad_input, "{} changed while it was being read", file.path);
   return std::make_unique<FileRangeStream>(fd, 0, file.size, file.path);
 }
 

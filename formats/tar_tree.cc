@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "formats/compression.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
@@ -73,7 +75,7 @@ void TarTree::build_index() {
     archive_entry* e = nullptr;
     const int rc = archive_read_next_header(r.a, &e);
     if (rc == ARCHIVE_EOF) break;
-    if (rc < ARCHIVE_WARN) {
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {  // RETRY (bad checksum) is damage too
       if (count == 0) fail(Errc::bad_input, "{} is not a tar archive: {}", path_, archive_error_string(r.a));
       fail(Errc::bad_input, "{} is truncated or damaged: {}", path_, archive_error_string(r.a));
     }
@@ -81,6 +83,10 @@ void TarTree::build_index() {
       fail(Errc::limit, "{} has more than {} members", path_, limits_.max_archive_members);
     const char* raw_name = archive_entry_pathname(e);
     if (raw_name == nullptr) fail(Errc::bad_input, "{}: a member has no name", path_);
+    // Names are kept in the index, so their length is bounded like everything else we hold.
+    const char* link = archive_entry_hardlink(e) ? archive_entry_hardlink(e) : archive_entry_symlink(e);
+    if (std::strlen(raw_name) > limits_.max_member_name || (link && std::strlen(link) > limits_.max_member_name))
+      fail(Errc::limit, "{}: a member name or link target is longer than {} bytes", path_, limits_.max_member_name);
     const std::string what = fmt::format("{} member", path_);
     if (std::string_view(raw_name).find_first_not_of("./") == std::string_view::npos) continue;  // the root itself
     // Members whose names are unsafe are never looked up by a safe path; skip them unless the
@@ -121,7 +127,7 @@ void TarTree::build_index() {
     all[name].push_back(m);
   }
   check_duplicates(all);
-  for (auto& [name, list] : all) members_[name] = list.back();
+  for (auto& [name, list] : all) members_.emplace(name, std::move(list.back()));
 }
 
 Digest TarTree::hash_member(const Member& m, const std::string& name) const {

@@ -35,11 +35,15 @@ class BlobReader {
  public:
   BlobReader(const FileTree& tree, const Limits& limits) : tree_(tree), limits_(limits) {}
 
-  // Reads a small JSON blob named by its descriptor, checking its size and digest.
-  std::string read(const Descriptor& d, const std::string& what) const {
+  // Reads a small JSON blob named by its descriptor, checking its size and digest. Everything
+  // read for one image draws on one budget, so an index cannot make us read without end.
+  std::string read(const Descriptor& d, const std::string& what) {
     const TreeFile file = tree_.find(blob_path(d.digest));
     if (d.size && *d.size != file.size)
       fail(Errc::integrity, "{} {} has {} bytes, {} declared", what, d.digest.short_str(), file.size, *d.size);
+    read_so_far_ += file.size;
+    if (read_so_far_ > limits_.max_metadata_bytes)
+      fail(Errc::limit, "the image index and its manifests exceed {} bytes in all", limits_.max_metadata_bytes);
     auto raw = tree_.open(file);
     VerifyingStream verified(*raw, d.digest, file.size, what + " " + d.digest.short_str());
     return read_capped(verified, limits_.max_json_bytes, what);
@@ -48,29 +52,31 @@ class BlobReader {
  private:
   const FileTree& tree_;
   const Limits& limits_;
+  std::uint64_t read_so_far_ = 0;
 };
 
 struct Leaf {
   IndexEntry entry;
-  std::string raw;       // the manifest bytes, verified
-  std::string ref;       // ref name from the top-level index entry
+  std::string ref;  // ref name from the top-level index entry
 };
 
-// Depth-first, in index order; nested indexes are read and replaced by their entries.
-void flatten(const BlobReader& blobs, const std::vector<IndexEntry>& entries, const std::string& ref,
-             int depth, const Limits& limits, std::vector<Leaf>& out, std::size_t& seen) {
+// Depth-first, in index order; nested indexes are read and replaced by their entries. Only
+// descriptors are kept: the chosen manifest is read again once the pipeline has chosen it.
+void flatten(BlobReader& blobs, const std::vector<IndexEntry>& entries, const std::string& ref, int depth,
+             const Limits& limits, std::vector<Leaf>& out, std::set<Digest>& seen) {
   if (depth > 4) fail(Errc::limit, "image indexes are nested more than 4 levels deep");
   for (const auto& e : entries) {
-    if (++seen > limits.max_index_entries)
+    if (!seen.insert(e.manifest.digest).second) continue;  // listed twice: once is enough
+    if (seen.size() > limits.max_index_entries)
       fail(Errc::limit, "the image index has too many entries, nested ones included (limit {})", limits.max_index_entries);
-    std::string raw = blobs.read(e.manifest, "manifest");
+    const std::string raw = blobs.read(e.manifest, "manifest");
     const auto kind = detect_manifest_kind(parse_json_limited(raw, limits, "manifest"), "manifest " + e.manifest.digest.short_str());
     const std::string entry_ref = ref.empty() ? ref_name(e.manifest) : ref;
     if (kind == ManifestKind::oci_index || kind == ManifestKind::docker_manifest_list) {
-      flatten(blobs, parse_index(raw, limits, "image index " + e.manifest.digest.short_str()), entry_ref,
-              depth + 1, limits, out, seen);
+      flatten(blobs, parse_index(raw, limits, "image index " + e.manifest.digest.short_str()), entry_ref, depth + 1,
+              limits, out, seen);
     } else {
-      out.push_back(Leaf{e, std::move(raw), entry_ref});
+      out.push_back(Leaf{e, entry_ref});
     }
   }
 }
@@ -101,6 +107,13 @@ void OciLayoutInput::run(Stage& first) {
     }
     if (chosen.empty())
       fail(Errc::not_found, "{} has no image named '{}'{}", where, ref_, known.empty() ? "" : " (it has: " + known + ")");
+    std::set<std::string> matched;
+    for (const auto& e : chosen) matched.insert(ref_name(e.manifest));
+    if (matched.size() > 1) {
+      std::string names;
+      for (const auto& n : matched) names += (names.empty() ? "" : ", ") + n;
+      fail(Errc::usage, "'{}' names more than one image in {} ({}): give the full name", ref_, where, names);
+    }
     top = std::move(chosen);
   } else {
     std::set<std::string> names;
@@ -116,7 +129,7 @@ void OciLayoutInput::run(Stage& first) {
 
   BlobReader blobs(*tree_, ctx_.limits);
   std::vector<Leaf> leaves;
-  std::size_t seen = 0;
+  std::set<Digest> seen;
   flatten(blobs, top, ref_, 0, ctx_.limits, leaves, seen);
 
   IndexInfo index;
@@ -128,7 +141,8 @@ void OciLayoutInput::run(Stage& first) {
   for (auto& leaf : leaves) {
     if (!first.fetch_callback(leaf.entry.manifest.digest)) continue;
     ImageLocation image;
-    image.manifest = parse_image_manifest(std::move(leaf.raw), ctx_.limits, "manifest " + leaf.entry.manifest.digest.short_str());
+    const std::string what = "manifest " + leaf.entry.manifest.digest.short_str();
+    image.manifest = parse_image_manifest(blobs.read(leaf.entry.manifest, "manifest"), ctx_.limits, what);
     if (!leaf.ref.empty()) image.manifest.repo_tags.push_back(leaf.ref);
     image.config_path = blob_path(image.manifest.config.digest);
     for (const auto& layer : image.manifest.layers) image.layer_paths.push_back(blob_path(layer.digest));

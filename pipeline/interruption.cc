@@ -11,8 +11,7 @@ extern "C" void remember_signal(int signal) { g_signal = signal; }
 }  // namespace
 
 void install_interruption_handlers() {
-  std::signal(SIGINT, remember_signal);
-  std::signal(SIGTERM, remember_signal);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) std::signal(signal, remember_signal);
 }
 
 void throw_if_interrupted() {

@@ -31,6 +31,13 @@ TEST(Platform, ParsesAndMatchesWithDefaultVariants) {
   EXPECT_FALSE(Platform::parse("linux/amd64").matches({"windows", "amd64", ""}));
 }
 
+TEST(Platform, ExactMatchAppliesDefaultVariants) {
+  EXPECT_TRUE(Platform::parse("linux/arm").matches_exactly({"linux", "arm", "v7"}));
+  EXPECT_FALSE(Platform::parse("linux/arm").matches_exactly({"linux", "arm", "v6"}));
+  EXPECT_TRUE(Platform::parse("linux/arm").matches({"linux", "arm", "v6"}));
+  EXPECT_TRUE(Platform::parse("linux/arm64").matches_exactly({"linux", "arm64", ""}));
+}
+
 TEST(MemberPath, NormalisesAndRefusesEscapes) {
   EXPECT_EQ(normalize_member_path("./a//b/./c", "t"), "a/b/c");
   for (const char* bad : {"", "/etc/passwd", "../x", "a/../../x", "a/..", ".", "./"})

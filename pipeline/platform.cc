@@ -74,4 +74,9 @@ bool Platform::matches(const Platform& candidate) const {
          default_variant(architecture, candidate.variant);
 }
 
+bool Platform::matches_exactly(const Platform& candidate) const {
+  return os == candidate.os && architecture == normal_architecture(candidate.architecture) &&
+         default_variant(architecture, variant) == default_variant(architecture, candidate.variant);
+}
+
 }  // namespace dd

@@ -20,6 +20,9 @@ struct Platform {
   // True when `candidate` satisfies this request. Variants are compared after applying the
   // defaults docker uses (arm64 means v8, arm means v7); a request without a variant accepts any.
   bool matches(const Platform& candidate) const;
+  // Stricter: the variants agree after defaults (a request for linux/arm means arm/v7), as
+  // docker prefers when an index offers several variants.
+  bool matches_exactly(const Platform& candidate) const;
 
   friend bool operator==(const Platform&, const Platform&) = default;
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "pipeline/error.h"
+
 namespace dd {
 
 nlohmann::json run_pipeline(const Registry& registry, const PipelineSpec& spec, RunContext& ctx) {
@@ -10,8 +12,10 @@ nlohmann::json run_pipeline(const Registry& registry, const PipelineSpec& spec, 
 
 nlohmann::json run_pipeline(const Registry& registry, const StageSpec& source, std::vector<StageSpec> filters,
                             std::unique_ptr<OutputStore> output, RunContext& ctx) {
-  const bool has_platform = std::any_of(filters.begin(), filters.end(),
-                                        [](const StageSpec& s) { return s.kind == "platform"; });
+  const auto given = std::find_if(filters.begin(), filters.end(), [](const StageSpec& s) { return s.kind == "platform"; });
+  const bool has_platform = given != filters.end();
+  if (has_platform && ctx.platform && !given->argument.empty() && Platform::parse(given->argument) != *ctx.platform)
+    fail(Errc::usage, "--platform {} and --filter {} ask for different platforms", ctx.platform->str(), given->text());
   if (!has_platform) {
     StageSpec platform{"platform", ctx.platform ? ctx.platform->str() : "", {}};
     filters.insert(filters.begin(), platform);

@@ -68,7 +68,12 @@ bad_epoch() {
     expect_fail 2 'seconds|yesterday' process "docker-archive:$FIXTURES/small-v1.buildah.docker.tar" "docker-archive:$CASE_DIR/out.tar" \
         --filter normalize-timestamps:yesterday
     assert_absent "$CASE_DIR/out.tar"
+    # Past year 9999 the config's times cannot be written: refused before anything is read.
+    expect_fail 2 'seconds|253402300799' process "docker-archive:$FIXTURES/small-v1.buildah.docker.tar" \
+        "docker-archive:$CASE_DIR/out.tar" --filter normalize-timestamps:99999999999999999
+    assert_absent "$CASE_DIR/out.tar"
+    ! compgen -G "$CASE_DIR/out.tar*" >/dev/null || fail "temporary files left: $(ls "$CASE_DIR")"
 }
-t "malformed epoch is a usage error" bad_epoch
+t "malformed or out-of-range epoch is a usage error" bad_epoch
 
 finish
