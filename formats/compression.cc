@@ -1,5 +1,6 @@
 #include "formats/compression.h"
 
+#include <isa-l/igzip_lib.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -134,40 +135,43 @@ class ZstdDecompressor : public Decompressor {
   bool frame_done_ = false;
 };
 
+// gzip with ISA-L's igzip: 5-10x the speed of zlib at level 6 for a few percent in size,
+// which is what format conversion wants. The generic header igzip writes has no name and a
+// zero timestamp, so output is reproducible.
 class GzipCompressor : public Compressor {
  public:
   explicit GzipCompressor(int level) : out_(kBlockSize) {
-    std::memset(&z_, 0, sizeof z_);
-    if (deflateInit2(&z_, level == 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-      fail(Errc::internal, "cannot initialise zlib");
-    // A zeroed header: no file name, no modification time, so output is reproducible.
-    std::memset(&header_, 0, sizeof header_);
-    header_.os = 255;
-    deflateSetHeader(&z_, &header_);
+    isal_deflate_init(&z_);
+    z_.gzip_flag = IGZIP_GZIP;
+    z_.level = static_cast<uint32_t>(level == 0 ? 1 : std::clamp(level, 0, 3));
+    static constexpr std::size_t kLevelBuffer[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
+                                                   ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
+    level_buffer_.resize(kLevelBuffer[z_.level]);
+    z_.level_buf = level_buffer_.data();
+    z_.level_buf_size = static_cast<uint32_t>(level_buffer_.size());
   }
-  ~GzipCompressor() override { deflateEnd(&z_); }
 
-  void feed(const char* data, std::size_t size, const ByteSink& sink) override { run(data, size, Z_NO_FLUSH, sink); }
-  void finish(const ByteSink& sink) override { run(nullptr, 0, Z_FINISH, sink); }
+  void feed(const char* data, std::size_t size, const ByteSink& sink) override {
+    z_.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(data));
+    z_.avail_in = static_cast<uint32_t>(size);
+    while (z_.avail_in > 0) step(sink);
+  }
+  void finish(const ByteSink& sink) override {
+    z_.end_of_stream = 1;
+    while (z_.internal_state.state != ZSTATE_END) step(sink);
+  }
 
  private:
-  void run(const char* data, std::size_t size, int flush, const ByteSink& sink) {
-    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
-    z_.avail_in = static_cast<uInt>(size);
-    for (;;) {
-      z_.next_out = reinterpret_cast<Bytef*>(out_.data());
-      z_.avail_out = static_cast<uInt>(out_.size());
-      const int rc = deflate(&z_, flush);
-      if (rc == Z_STREAM_ERROR) fail(Errc::internal, "gzip compression failed");
-      const std::size_t produced = out_.size() - z_.avail_out;
-      if (produced > 0) sink(out_.data(), produced);
-      if (flush == Z_FINISH ? rc == Z_STREAM_END : (z_.avail_in == 0 && z_.avail_out != 0)) break;
-    }
+  void step(const ByteSink& sink) {
+    z_.next_out = reinterpret_cast<uint8_t*>(out_.data());
+    z_.avail_out = static_cast<uint32_t>(out_.size());
+    if (isal_deflate(&z_) != COMP_OK) fail(Errc::internal, "gzip compression failed");
+    const std::size_t produced = out_.size() - z_.avail_out;
+    if (produced > 0) sink(out_.data(), produced);
   }
 
-  z_stream z_;
-  gz_header header_;
+  isal_zstream z_{};
+  std::vector<std::uint8_t> level_buffer_;
   std::vector<char> out_;
 };
 
