@@ -4,7 +4,7 @@
 #   demo.sh [path/to/docker_delta]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-dd=${1:-$here/build/docker_delta}
+dd=$(realpath "${1:-$here/build/docker_delta}")  # absolute: the demo works in a temp dir
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 run() { echo "\$ docker_delta ${*}"; "$dd" "$@"; echo; }
 
