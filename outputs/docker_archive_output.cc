@@ -1,5 +1,6 @@
 #include "outputs/docker_archive_output.h"
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <set>
@@ -47,6 +48,7 @@ class DockerArchiveOutput : public OutputStore {
     if (!ref.empty()) ref_tag_ = repo_tag_from_ref(ref);
     destination_ = std::make_unique<AtomicDestination>(path, AtomicDestination::Kind::file, ctx.force);
     staging_ = std::make_unique<ScratchDirectory>(destination_->destination() + ".staging-");
+    tar_ = std::make_unique<TarWriter>(destination_->temp_path());
   }
 
   bool fetch_callback(const Digest&) override { return true; }  // docker load needs every layer
@@ -68,16 +70,10 @@ class DockerArchiveOutput : public OutputStore {
     const nlohmann::ordered_json manifest = nlohmann::ordered_json::array(
         {{{"Config", config_file_}, {"RepoTags", tags}, {"Layers", layer_files_}}});
     // No legacy "repositories" file or per-layer directories: docker load needs only manifest.json.
-    write_bytes(manifest.dump(), staging_->path() + "/manifest.json");
-
-    TarWriter tar(destination_->temp_path());
-    // manifest.json first so a streaming reader knows the layout before the big files arrive.
-    tar.add_file_from_path("manifest.json", staging_->path() + "/manifest.json");
-    tar.add_file_from_path(config_file_, staging_->path() + "/" + config_file_);
-    std::set<std::string> added;
-    for (const std::string& name : layer_files_)
-      if (added.insert(name).second) tar.add_file_from_path(name, staging_->path() + "/" + name);
-    tar.close();
+    // It comes last, as the tags are final only now; docker load and skopeo read the whole tar.
+    MemoryStream manifest_bytes(manifest.dump());
+    tar_->add_file("manifest.json", manifest.dump().size(), manifest_bytes);
+    tar_->close();
     staging_->remove();
     destination_->commit();
 
@@ -95,7 +91,9 @@ class DockerArchiveOutput : public OutputStore {
     if (config_) fail(Errc::internal, "{}: the image config arrived twice", spec_text_);
     const Digest digest = Digest::sha256_of(bytes);
     config_file_ = digest.hex() + ".json";
-    config_ = write_bytes(bytes, staging_->path() + "/" + config_file_);
+    MemoryStream config_bytes(bytes);
+    tar_->add_file(config_file_, bytes.size(), config_bytes);
+    config_ = WrittenBlob{digest, bytes.size(), Compression::none};
     blob_bytes_ += config_->size;
   }
 
@@ -106,18 +104,30 @@ class DockerArchiveOutput : public OutputStore {
     expected_layers_ = info.count;
     const std::string name = info.diff_id.hex() + ".tar";
     if (written_diff_ids_.insert(info.diff_id).second) {
-      const WrittenBlob blob = write_layer(*body, info, Compression::none, staging_->path() + "/" + name);
-      if (info.diff_id.algorithm() == "sha256" && blob.digest != info.diff_id)
-        fail(Errc::integrity, "layer {} was written as {}, not its diff_id {}", info.index + 1,
-             blob.digest.str(), info.diff_id.str());
-      blob_bytes_ += blob.size;
+      const std::uint64_t size = add_layer_to_tar(name, info, *body);
+      blob_bytes_ += size;
       log::verbose("layer {}/{} {}: uncompressed {}", info.index + 1, info.count,
-                   info.diff_id.short_str(), human_bytes(blob.size));
+                   info.diff_id.short_str(), human_bytes(size));
     } else {
       log::verbose("layer {}/{} {}: same as an earlier layer", info.index + 1, info.count,
                    info.diff_id.short_str());
     }
     layer_files_.push_back(name);
+  }
+
+  // A tar entry needs its size before its bytes. An uncompressed source states it, so the layer
+  // streams straight in (checked against its diff_id as it goes); a compressed one is first
+  // decompressed into a staging file, one layer at a time, then copied in and deleted.
+  std::uint64_t add_layer_to_tar(const std::string& name, const LayerInfo& info, LayerBody& body) {
+    if (info.compression == Compression::none && info.stored.size) {
+      tar_->add_file(name, *info.stored.size, body.stored());
+      return *info.stored.size;
+    }
+    const std::string spool = staging_->path() + "/" + name;
+    const WrittenBlob blob = write_layer(body, info, Compression::none, spool);
+    tar_->add_file_from_path(name, spool);
+    std::filesystem::remove(spool);
+    return blob.size;
   }
 
   std::vector<std::string> repo_tags() const {
@@ -136,7 +146,8 @@ class DockerArchiveOutput : public OutputStore {
   std::string spec_text_;
   std::string ref_tag_;
   std::unique_ptr<AtomicDestination> destination_;
-  std::unique_ptr<ScratchDirectory> staging_;  // the files before they are tarred
+  std::unique_ptr<ScratchDirectory> staging_;  // spool for layers whose size is known only once written
+  std::unique_ptr<TarWriter> tar_;             // writes the destination's temporary file
 
   std::vector<std::string> source_tags_;
   std::optional<WrittenBlob> config_;

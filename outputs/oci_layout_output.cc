@@ -58,6 +58,9 @@ class OciLayoutOutput : public OutputStore {
     if (as_archive) {
       staging_ = std::make_unique<ScratchDirectory>(destination_->destination() + ".staging-");
       root_ = staging_->path();
+      tar_ = std::make_unique<TarWriter>(destination_->temp_path());
+      tar_->add_directory("blobs");
+      tar_->add_directory("blobs/sha256");
     } else {
       root_ = destination_->temp_path();
     }
@@ -83,7 +86,10 @@ class OciLayoutOutput : public OutputStore {
     const WrittenBlob manifest = write_blob(build_manifest().dump());
     write_file("index.json", build_index(manifest).dump());
     write_file("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
-    if (as_archive_) write_archive(manifest);
+    if (tar_) {
+      tar_->close();
+      staging_->remove();
+    }
     destination_->commit();
 
     result_ = {{"destination", spec_text_},
@@ -114,6 +120,17 @@ class OciLayoutOutput : public OutputStore {
     const Compression wanted = target_compression_.value_or(info.compression);
     const auto key = std::make_pair(info.diff_id, wanted);
     auto known = written_layers_.find(key);
+    if (known == written_layers_.end() && tar_ && wanted == info.compression && info.stored.size &&
+        !info.stored.digest.empty() && info.stored.digest.algorithm() == "sha256") {
+      // Copied unchanged into an archive: name and size are known, so the blob streams straight
+      // into the tar, checked against its digest as it goes.
+      const WrittenBlob blob{info.stored.digest, *info.stored.size, info.compression};
+      if (blob_names_.insert(blob.digest).second) {
+        tar_->add_file("blobs/sha256/" + blob.digest.hex(), blob.size, body->stored());
+        blob_bytes_ += blob.size;
+      }
+      known = written_layers_.emplace(key, blob).first;
+    }
     if (known == written_layers_.end()) {
       // The digest is known only once written, so write under a temporary name first.
       const std::string temp = fmt::format("{}/.layer-{}.tmp", blobs_dir_, info.index);
@@ -122,6 +139,7 @@ class OciLayoutOutput : public OutputStore {
       if (blob_names_.insert(blob.digest).second) {
         rename_or_fail(temp, final_path);
         blob_bytes_ += blob.size;
+        move_into_archive(blob.digest);
       } else {
         std::error_code ignored;  // same bytes already stored under that name
         std::filesystem::remove(temp, ignored);
@@ -141,10 +159,26 @@ class OciLayoutOutput : public OutputStore {
     if (!blob_names_.insert(digest).second) return {digest, bytes.size(), Compression::none};
     WrittenBlob blob = write_bytes(bytes, blob_path(digest));
     blob_bytes_ += blob.size;
+    move_into_archive(digest);
     return blob;
   }
 
-  void write_file(const std::string& name, std::string_view bytes) { write_bytes(bytes, root_ + "/" + name); }
+  // oci-archive: a finished blob goes into the tar at once and leaves the staging directory, so
+  // staging never holds more than one layer.
+  void move_into_archive(const Digest& digest) {
+    if (!tar_) return;
+    tar_->add_file_from_path("blobs/sha256/" + digest.hex(), blob_path(digest));
+    std::filesystem::remove(blob_path(digest));
+  }
+
+  void write_file(const std::string& name, std::string_view bytes) {
+    if (!tar_) {
+      write_bytes(bytes, root_ + "/" + name);
+      return;
+    }
+    MemoryStream stream{std::string(bytes)};
+    tar_->add_file(name, bytes.size(), stream);
+  }
 
   nlohmann::ordered_json build_manifest() const {
     nlohmann::ordered_json doc;
@@ -174,31 +208,13 @@ class OciLayoutOutput : public OutputStore {
     return doc;
   }
 
-  // The small files first so a reader learns what the archive holds before the big blobs.
-  void write_archive(const WrittenBlob& manifest) {
-    TarWriter tar(destination_->temp_path());
-    tar.add_file_from_path("oci-layout", root_ + "/oci-layout");
-    tar.add_file_from_path("index.json", root_ + "/index.json");
-    tar.add_directory("blobs");
-    tar.add_directory("blobs/sha256");
-    std::set<Digest> added;
-    auto add_blob = [&](const Digest& digest) {
-      if (added.insert(digest).second)
-        tar.add_file_from_path("blobs/sha256/" + digest.hex(), blob_path(digest));
-    };
-    add_blob(manifest.digest);
-    add_blob(config_->digest);
-    for (const WrittenBlob& layer : layers_) add_blob(layer.digest);
-    tar.close();
-    staging_->remove();
-  }
-
   std::string spec_text_;
   bool as_archive_;
   std::string ref_;
   std::optional<Compression> target_compression_;
   std::unique_ptr<AtomicDestination> destination_;
-  std::unique_ptr<ScratchDirectory> staging_;  // oci-archive only: the layout before it is tarred
+  std::unique_ptr<ScratchDirectory> staging_;  // oci-archive only: blobs whose digest is known once written
+  std::unique_ptr<TarWriter> tar_;             // oci-archive only: writes the destination's temporary file
   std::string root_;
   std::string blobs_dir_;
 
