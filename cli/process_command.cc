@@ -53,14 +53,13 @@ int run_process(const ProcessArgs& args, const char* source_kind, const char* de
 
   std::string destination = args.destination;
   if (!has_kind_prefix(destination, Registry::Role::output)) {
-    if (destination_kind == nullptr) {
-      const auto colon = destination.find(':');
-      if (colon != std::string::npos) spec.destination = parse_stage_spec(destination);  // unknown kind: registry suggests
-      else fail(Errc::usage, "destination '{}' needs a type, e.g. oci:{} or docker-archive:{}", destination, destination, destination);
-    }
-    if (destination_kind != nullptr) destination = std::string(destination_kind) + ":" + destination;
+    if (destination_kind != nullptr)
+      destination = std::string(destination_kind) + ":" + destination;
+    else if (destination.find(':') == std::string::npos)
+      fail(Errc::usage, "destination '{}' needs a type, e.g. oci:{} or docker-archive:{}", destination, destination, destination);
+    // Otherwise it names an unknown type, which the registry reports with a suggestion.
   }
-  if (spec.destination.kind.empty()) spec.destination = parse_stage_spec(destination);
+  spec.destination = parse_stage_spec(destination);
   if (!args.flags.compress.empty()) spec.destination.options["compress"] = args.flags.compress;
   for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
 
