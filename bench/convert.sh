@@ -24,12 +24,13 @@ if [ ! -f "$large/large.oci.tar" ]; then
   mkdir -p "$large/ctx"
   head -c 1536M /dev/urandom > "$large/ctx/blob"
   printf 'FROM scratch\nCOPY blob /blob\n' > "$large/ctx/Containerfile"
-  b=(buildah --storage-driver vfs --root "$large/storage" --runroot "$large/run")
+  run=$(mktemp -d /tmp/dd-run.XXXXXX)  # podman tools refuse a runroot over 50 characters
+  b=(buildah --storage-driver vfs --root "$large/storage" --runroot "$run")
   "${b[@]}" bud -q --timestamp 1700000000 -t localhost/large:v1 "$large/ctx" >/dev/null
   "${b[@]}" push -q localhost/large:v1 "docker-archive:$large/large.docker.tar:localhost/large:v1"
   "${b[@]}" push -q localhost/large:v1 "oci-archive:$large/large.oci.tar:v1"
   "${b[@]}" rmi -a -f >/dev/null 2>&1 || true
-  rm -rf "$large/ctx" "$large/storage" "$large/run"
+  rm -rf "$large/ctx" "$large/storage" "$run"
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dd-bench.XXXXXX"); trap 'rm -rf "$work"' EXIT
