@@ -39,5 +39,6 @@ RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, P
 void add_process_commands(CLI::App& app, CliState& state);
 void add_inspect_command(CLI::App& app, CliState& state);
 void add_stages_command(CLI::App& app, CliState& state);
+void add_delta_commands(CLI::App& app, CliState& state);
 
 }  // namespace dd::cli

@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   dd::cli::add_process_commands(app, state);
   dd::cli::add_inspect_command(app, state);
   dd::cli::add_stages_command(app, state);
+  dd::cli::add_delta_commands(app, state);
 
   if (const std::string hint = unknown_command_hint(app, argc, argv); !hint.empty()) return report(hint, kExitUsage);
   try {

@@ -136,4 +136,13 @@ std::uint64_t copy_stream(ByteStream& source,
   return total;
 }
 
+std::size_t SequentialFdStream::read(char* buffer, std::size_t size) {
+  for (;;) {
+    const ssize_t n = ::read(fd_.get(), buffer, size);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) fail_errno(what_);
+    throw_if_interrupted();
+  }
+}
+
 }  // namespace dd

@@ -69,6 +69,17 @@ class FileRangeStream : public ByteStream {
   std::string what_;
 };
 
+// Reads a file or a pipe front to back from its current offset (a package on standard input).
+class SequentialFdStream : public ByteStream {
+ public:
+  SequentialFdStream(UniqueFd fd, std::string what) : fd_(std::move(fd)), what_(std::move(what)) {}
+  std::size_t read(char* buffer, std::size_t size) override;
+
+ private:
+  UniqueFd fd_;
+  std::string what_;
+};
+
 // Passes bytes through while hashing them; at the end of the stream checks the digest and, when
 // given, the size. More bytes than the expected size fail at once, without waiting for the end.
 class VerifyingStream : public ByteStream {

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <memory>
+#include <vector>
 
 #include "formats/compression.h"
 #include "pipeline/byte_stream.h"
@@ -44,6 +46,18 @@ class LayerBody {
   virtual void drain_and_verify() = 0;
 };
 
+// A layer already encoded for a delta package by the delta filter: a payload in a temporary
+// file. The layer's body is still passed along for stages that want the plain bytes.
+struct LayerPayload {
+  bool is_delta = true;          // false: the whole layer, compressed
+  std::string method;            // "zstd", "xdelta3", "bsdiff"; "layer" when whole
+  Compression compression = Compression::none;  // of a whole-layer payload
+  std::vector<Digest> bases;     // base layers a delta reads
+  std::shared_ptr<UniqueFd> file;
+  std::uint64_t size = 0;
+  Digest digest;
+};
+
 // What process_image_element carries; which member is set depends on the element type.
 struct ElementData {
   const IndexInfo* index = nullptr;        // ElementType::index
@@ -51,6 +65,7 @@ struct ElementData {
   const std::string* config = nullptr;     // ElementType::config: the exact config bytes
   const LayerInfo* layer = nullptr;        // ElementType::layer
   LayerBody* body = nullptr;               // ElementType::layer; null when fetch_callback said no
+  const LayerPayload* payload = nullptr;   // ElementType::layer, after a delta filter
 };
 
 }  // namespace dd

@@ -1,0 +1,336 @@
+// The delta package commands: create (and archive-to-delta), apply (and delta-to-archive,
+// delta-to-oci), info, list, and inventory, which records what a receiving machine has.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "cli/cli_state.h"
+#include "formats/delta_package.h"
+#include "inputs/archive_input.h"
+#include "pipeline/builtin_stages.h"
+#include "pipeline/error.h"
+#include "pipeline/progress.h"
+#include "pipeline/receiver.h"
+#include "pipeline/runner.h"
+#include "outputs/atomic_destination.h"
+
+namespace dd::cli {
+namespace {
+
+struct ReceiverFlags {
+  std::vector<std::string> bases;
+  std::vector<std::string> inventories;
+};
+
+void add_receiver_flags(CLI::App& cmd, ReceiverFlags& flags, bool with_inventory) {
+  cmd.add_option("-b,--base", flags.bases, "an image the receiver has: archive, oci:DIR, oci-archive:PATH (repeatable)");
+  if (with_inventory)
+    cmd.add_option("--inventory", flags.inventories, "a file from 'docker_delta inventory' on the receiver (repeatable)");
+}
+
+bool has_kind_prefix(const std::string& text, Registry::Role role) {
+  const auto colon = text.find(':');
+  return colon != std::string::npos && builtin_registry().has(role, text.substr(0, colon));
+}
+
+StageSpec source_spec(const std::string& text, const char* bare_kind) {
+  std::string s = text;
+  if (bare_kind != nullptr && !has_kind_prefix(s, Registry::Role::input)) s = std::string(bare_kind) + ":" + s;
+  return parse_stage_spec(qualify_source(s, builtin_registry()));
+}
+
+void attach_receiver(RunContext& ctx, const ReceiverFlags& flags) {
+  if (flags.bases.empty() && flags.inventories.empty()) return;
+  auto receiver = std::make_shared<Receiver>();
+  for (const auto& path : flags.inventories) {
+    const Inventory inv = Inventory::load(path, ctx.limits);
+    for (const auto& image : inv.images()) receiver->inventory.add_image(image);
+  }
+  if (!flags.bases.empty()) {
+    std::vector<StageSpec> specs;
+    for (const auto& b : flags.bases) specs.push_back(source_spec(b, nullptr));
+    receiver->bases = std::make_unique<BaseImages>(std::move(specs), ctx);
+  }
+  ctx.receiver = std::move(receiver);
+}
+
+// ---- create -----------------------------------------------------------------------------------
+
+struct CreateArgs {
+  std::string image;
+  std::string package;
+  ReceiverFlags receiver;
+  PipelineFlags flags;
+  std::string method = "zstd";
+  std::string compression = "zstd";
+  std::optional<int> level;
+  bool best = false;
+  bool dry_run = false;
+};
+
+int run_create(const CreateArgs& args, const char* source_kind, const GlobalFlags& global) {
+  Progress progress(false);
+  RunContext ctx = make_context(args.flags, global, progress);
+  ctx.payload.compression = args.compression == "bzip2" ? Compression::bzip2
+                            : args.compression == "xz" ? Compression::xz
+                                                       : parse_compression(args.compression);
+  if (args.level) ctx.payload.level = *args.level;
+  else if (args.best) ctx.payload.level = ctx.payload.compression == Compression::zstd ? 19 : 9;
+  attach_receiver(ctx, args.receiver);
+
+  PipelineSpec spec;
+  spec.source = source_spec(args.image, source_kind);
+  for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
+  if (ctx.receiver) spec.filters.push_back({"dedupe", "", {}});
+  if (args.method != "layer" && ctx.receiver && ctx.receiver->bases) {
+    StageSpec delta{"delta", args.method, {}};
+    const int delta_level = args.level ? *args.level : args.best ? 19 : 3;
+    delta.options["level"] = std::to_string(std::clamp(delta_level, -7, 22));
+    spec.filters.push_back(delta);
+  } else if (args.method != "layer" && !global.quiet) {
+    std::cerr << "docker_delta: no --base image: changed layers ship whole (give --base OLD for deltas)\n";
+  }
+  spec.destination = {"delta", args.package, {}};
+  if (args.dry_run) spec.destination.options["dry-run"] = "1";
+  const nlohmann::json result = run_pipeline(builtin_registry(), spec, ctx);
+
+  if (global.json) {
+    std::cout << result.dump(2) << "\n";
+    return 0;
+  }
+  if (global.quiet) return 0;
+  std::map<std::string, int> counts;
+  for (const auto& l : result["layer_list"]) counts[l["ship"].get<std::string>()]++;
+  const std::uint64_t bytes = result["bytes"].get<std::uint64_t>();
+  std::string saving;
+  if (result.contains("source_bytes") && result["source_bytes"].get<std::uint64_t>() > 0)
+    saving = fmt::format(", {:.1f}% of the image's {}", 100.0 * double(bytes) / double(result["source_bytes"].get<std::uint64_t>()),
+                         human_bytes(result["source_bytes"].get<std::uint64_t>()));
+  if (args.dry_run) {
+    std::cout << fmt::format("would write {}: image {}\n", args.package, result["image_id"].get<std::string>());
+    std::size_t i = 0;
+    for (const auto& l : result["layer_list"]) {
+      std::string how = l["ship"].get<std::string>();
+      if (l.contains("method")) how += " (" + (l.contains("compression") ? l["compression"].get<std::string>() : l["method"].get<std::string>()) + ")";
+      std::cout << fmt::format("  layer {:>2}  {}  {:<14}  {:>10}\n", ++i, Digest::parse(l["diff_id"].get<std::string>()).short_str(), how,
+                               human_bytes(l["payload_bytes"].get<std::uint64_t>()));
+    }
+  }
+  std::cout << fmt::format("{} {}: {} layers ({} reused, {} delta, {} whole), {}{}\n", args.dry_run ? "would be" : "wrote",
+                           args.package, result["layers"].get<std::size_t>(), counts["reused"], counts["delta"],
+                           counts["full"], human_bytes(bytes), saving);
+  return 0;
+}
+
+void add_create(CLI::App& app, CliState& state, const char* name, const char* summary, const char* source_kind) {
+  auto args = std::make_shared<CreateArgs>();
+  CLI::App* cmd = app.add_subcommand(name, summary);
+  cmd->add_option("IMAGE", args->image, "the new image: an archive, oci:DIR, oci-archive:PATH ...")->required();
+  cmd->add_option("PACKAGE", args->package, "the package file to write")->required();
+  add_receiver_flags(*cmd, args->receiver, true);
+  cmd->add_option("-m,--method", args->method, "how changed layers ship: zstd (default), xdelta3, bsdiff, or layer (no delta)")
+      ->check(CLI::IsMember({"zstd", "xdelta3", "bsdiff", "layer"}));
+  cmd->add_option("-c,--compression", args->compression, "for layers that ship whole: zstd (default), gzip, bzip2, xz, none")
+      ->check(CLI::IsMember({"zstd", "gzip", "bzip2", "xz", "none"}));
+  cmd->add_option("-l,--level", args->level, "compression level (zstd: -7..22, negative is fast; others 1..9)")
+      ->check(CLI::Range(-7, 22));
+  cmd->add_flag("--best", args->best, "smallest package: zstd level 19 for deltas and whole layers (slower)");
+  cmd->add_flag("-d,--dry-run", args->dry_run, "show what would ship and how big; write nothing");
+  cmd->add_option("--platform", args->flags.platform, "OS/ARCH[/VARIANT] to take from a multi-platform image");
+  cmd->add_option("--filter", args->flags.filters, "an extra filter stage before dedupe and delta (repeatable)");
+  cmd->add_flag("-f,--force", args->flags.force, "replace an existing package");
+  cmd->footer(
+      "Examples:\n"
+      "  docker_delta create --base app-v1.tar app-v2.tar app-v1-to-v2.ddelta\n"
+      "  docker_delta create --base oci:app.d:v1 oci:app.d:v2 update.ddelta --best\n"
+      "  docker_delta create --inventory site.json app-v2.tar update.ddelta -m layer\n"
+      "  docker_delta create --base app-v1.tar app-v2.tar x.ddelta --dry-run");
+  cmd->callback([&state, args, source_kind] {
+    state.action = [&state, args, source_kind] { return run_create(*args, source_kind, state.global); };
+  });
+}
+
+// ---- apply ------------------------------------------------------------------------------------
+
+struct ApplyArgs {
+  std::string package;
+  std::string destination;
+  ReceiverFlags receiver;
+  PipelineFlags flags;
+};
+
+int run_apply(const ApplyArgs& args, const char* destination_kind, const GlobalFlags& global) {
+  Progress progress(false);
+  RunContext ctx = make_context(args.flags, global, progress);
+  attach_receiver(ctx, args.receiver);
+  PipelineSpec spec;
+  spec.source = {"delta", args.package, {}};
+  std::string destination = args.destination;
+  if (!has_kind_prefix(destination, Registry::Role::output)) {
+    if (destination_kind != nullptr) destination = std::string(destination_kind) + ":" + destination;
+    else if (destination.find(':') == std::string::npos)
+      fail(Errc::usage, "destination '{}' needs a type, e.g. docker-archive:{} or oci:{}", destination, destination, destination);
+  }
+  spec.destination = parse_stage_spec(destination);
+  if (!args.flags.compress.empty()) spec.destination.options["compress"] = args.flags.compress;
+  for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
+  const nlohmann::json result = run_pipeline(builtin_registry(), spec, ctx);
+  if (global.json) std::cout << result.dump(2) << "\n";
+  else if (!global.quiet)
+    std::cout << fmt::format("wrote {}: image {}, {} layers, {}\n", result.value("destination", spec.destination.text()),
+                             result.value("image_id", "?"), result.value("layers", 0),
+                             human_bytes(result.value("bytes", std::uint64_t{0})));
+  return 0;
+}
+
+void add_apply(CLI::App& app, CliState& state, const char* name, const char* summary, const char* destination_kind) {
+  auto args = std::make_shared<ApplyArgs>();
+  CLI::App* cmd = app.add_subcommand(name, summary);
+  cmd->add_option("PACKAGE", args->package, "the package file ('-' reads standard input)")->required();
+  cmd->add_option("DEST", args->destination, "where the rebuilt image goes, e.g. docker-archive:PATH[:REF], oci:DIR[:REF]")->required();
+  add_receiver_flags(*cmd, args->receiver, false);
+  add_pipeline_flags(*cmd, args->flags, true);
+  cmd->footer(
+      "Examples:\n"
+      "  docker_delta apply --base app-v1.tar update.ddelta docker-archive:app-v2.tar:app:v2\n"
+      "  docker_delta delta-to-oci --base oci:app.d:v1 update.ddelta app-v2.d\n"
+      "  cat update.ddelta | docker_delta apply --base app-v1.tar - oci-archive:app-v2.tar");
+  cmd->callback([&state, args, destination_kind] {
+    state.action = [&state, args, destination_kind] { return run_apply(*args, destination_kind, state.global); };
+  });
+}
+
+// ---- info / list ------------------------------------------------------------------------------
+
+PackageHeader read_header(const std::string& path) {
+  UniqueFd fd(path == "-" ? ::dup(0) : open_for_reading(path).release());
+  SequentialFdStream in(std::move(fd), "package " + path);
+  return read_package_header(in, Limits{}, path == "-" ? "package on standard input" : "package " + path);
+}
+
+std::uint64_t image_bytes(const PackageHeader& h, bool& known) {
+  std::uint64_t n = h.config_size;
+  known = true;
+  for (const auto& l : h.layers) {
+    if (l.source_size) n += *l.source_size;
+    else known = false;
+  }
+  return n;
+}
+
+int run_info(const std::string& path, const GlobalFlags& global) {
+  const PackageHeader h = read_header(path);
+  bool known = false;
+  const std::uint64_t image = image_bytes(h, known);
+  const std::uint64_t package = h.payload_bytes();
+  std::map<std::string, int> counts;
+  for (const auto& l : h.layers) counts[std::string(to_string(l.shipping))]++;
+  if (global.json) {
+    nlohmann::ordered_json j = h.to_json();
+    j.erase("layers");
+    j["summary"] = {{"layers", h.layers.size()}, {"reused", counts["reused"]}, {"delta", counts["delta"]},
+                    {"full", counts["full"]}, {"payload_bytes", package}, {"base_layers", h.base_layers.size()}};
+    if (known) j["summary"]["image_bytes"] = image;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("package      {}\n", path);
+  std::cout << fmt::format("format       version {}, made by {} at {}\n", h.version, h.tool, h.created);
+  std::cout << fmt::format("image        {}\n", h.config_digest.str());
+  std::cout << fmt::format("tags         {}\n", h.repo_tags.empty() ? "(none)" : fmt::format("{}", fmt::join(h.repo_tags, ", ")));
+  std::cout << fmt::format("platform     {}\n", h.platform);
+  std::cout << fmt::format("layers       {} ({} reused, {} delta, {} whole)\n", h.layers.size(), counts["reused"],
+                           counts["delta"], counts["full"]);
+  std::cout << fmt::format("payloads     {}\n", human_bytes(package));
+  if (known && image > 0)
+    std::cout << fmt::format("saving       {:.1f}% of the image's {} as its source stored it\n",
+                             100.0 - 100.0 * double(package) / double(image), human_bytes(image));
+  std::cout << fmt::format("needs        {} base layer(s){}\n", h.base_layers.size(), h.base_layers.empty() ? "" : ":");
+  for (const auto& b : h.base_layers) std::cout << fmt::format("  {}  {}\n", b.diff_id.str(), b.image);
+  return 0;
+}
+
+int run_list(const std::string& path, const GlobalFlags& global) {
+  const PackageHeader h = read_header(path);
+  if (global.json) {
+    std::cout << h.to_json()["layers"].dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:>3}  {:<19}  {:<7}  {:<12}  {:>10}  {:>10}  {}\n", "#", "DIFF_ID", "SHIP", "METHOD", "SIZE", "PAYLOAD", "BASES");
+  std::size_t i = 0;
+  for (const auto& l : h.layers) {
+    std::string method = l.shipping == Shipping::full ? "layer/" + std::string(to_string(l.compression)) : l.method;
+    std::vector<std::string> bases;
+    for (const auto& b : l.bases) bases.push_back(b.short_str());
+    std::cout << fmt::format("{:>3}  {:<19}  {:<7}  {:<12}  {:>10}  {:>10}  {}\n", ++i, l.diff_id.short_str(),
+                             to_string(l.shipping), method.empty() ? "-" : method, l.size ? human_bytes(*l.size) : "?",
+                             l.shipping == Shipping::reused ? "-" : human_bytes(l.payload_size),
+                             bases.empty() ? "-" : fmt::format("{}", fmt::join(bases, " ")));
+  }
+  return 0;
+}
+
+// ---- inventory --------------------------------------------------------------------------------
+
+struct InventoryArgs {
+  std::vector<std::string> sources;
+  std::string output;
+  PipelineFlags flags;
+};
+
+int run_inventory(const InventoryArgs& args, const GlobalFlags& global) {
+  Progress progress(false);
+  RunContext ctx = make_context(args.flags, global, progress);
+  std::vector<StageSpec> specs;
+  for (const auto& s : args.sources) specs.push_back(source_spec(s, nullptr));
+  BaseImages images(specs, ctx);
+  const std::string text = images.inventory().to_json().dump(2) + "\n";
+  if (args.output.empty() || args.output == "-") {
+    std::cout << text;
+    return 0;
+  }
+  AtomicDestination dest(args.output, AtomicDestination::Kind::file, args.flags.force);
+  {
+    std::ofstream out(dest.temp_path(), std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) fail(Errc::io, "cannot write {}", dest.temp_path());
+  }
+  dest.commit();
+  if (!global.quiet && !global.json)
+    std::cerr << fmt::format("wrote {}: {} image(s)\n", args.output, images.inventory().images().size());
+  return 0;
+}
+
+}  // namespace
+
+void add_delta_commands(CLI::App& app, CliState& state) {
+  add_create(app, state, "create", "Make a delta package of IMAGE: only what the receiver lacks", nullptr);
+  add_create(app, state, "archive-to-delta", "Same as create, IMAGE read as an archive (docker or OCI)", "archive");
+  add_apply(app, state, "apply", "Rebuild the image in a delta package, with the --base image it builds on", nullptr);
+  add_apply(app, state, "delta-to-archive", "apply, writing a docker-loadable archive", "docker-archive");
+  add_apply(app, state, "delta-to-oci", "apply, writing an OCI layout directory", "oci");
+
+  auto info_path = std::make_shared<std::string>();
+  CLI::App* info = app.add_subcommand("info", "Summarise a delta package from its header (sizes, saving, bases needed)");
+  info->add_option("PACKAGE", *info_path, "the package file")->required();
+  info->callback([&state, info_path] { state.action = [&state, info_path] { return run_info(*info_path, state.global); }; });
+
+  auto list_path = std::make_shared<std::string>();
+  CLI::App* list = app.add_subcommand("list", "One row per layer of a delta package: how it ships, sizes");
+  list->add_option("PACKAGE", *list_path, "the package file")->required();
+  list->callback([&state, list_path] { state.action = [&state, list_path] { return run_list(*list_path, state.global); }; });
+
+  auto inv = std::make_shared<InventoryArgs>();
+  CLI::App* icmd = app.add_subcommand("inventory", "Record the layers of images this machine has, for 'create --inventory'");
+  icmd->add_option("SOURCE", inv->sources, "images: archives, oci:DIR, oci-archive:PATH ...")->required();
+  icmd->add_option("-o,--output", inv->output, "write to this file instead of standard output");
+  icmd->add_flag("-f,--force", inv->flags.force, "replace an existing output file");
+  icmd->add_option("--platform", inv->flags.platform, "OS/ARCH[/VARIANT] to take from multi-platform images");
+  icmd->footer("Example (on the receiving machine):\n  docker_delta inventory app-v1.tar -o site.json");
+  icmd->callback([&state, inv] { state.action = [&state, inv] { return run_inventory(*inv, state.global); }; });
+}
+
+}  // namespace dd::cli

@@ -1,0 +1,147 @@
+#include "filters/delta_filter.h"
+
+#include <charconv>
+
+#include "formats/external_delta.h"
+#include "formats/tar_delta.h"
+#include "pipeline/error.h"
+#include "pipeline/layer_payload.h"
+#include "pipeline/log.h"
+#include "pipeline/progress.h"
+#include "pipeline/receiver.h"
+#include "pipeline/temp_file.h"
+#include "pipeline/verified_layer_body.h"
+
+namespace dd {
+namespace {
+
+class DeltaFilter : public Filter {
+ public:
+  DeltaFilter(Stage& next, std::string method, TarDeltaSettings settings, const RunContext& ctx)
+      : Filter(next), method_(std::move(method)), settings_(settings), ctx_(ctx) {}
+
+  void process_image_element(ElementType type, const std::string& name, ElementData& data) override {
+    if (type != ElementType::layer || data.body == nullptr || !ctx_.receiver->bases) {
+      next_.process_image_element(type, name, data);
+      return;
+    }
+    LayerInfo info = *data.layer;
+    DeltaLayerFile layer = spool(info, *data.body);
+    LayerPayload payload = encode(info, layer);
+    // The body passes on as plain tar from the spool: it was verified on the way in.
+    info.compression = Compression::none;
+    info.stored = Descriptor{media_type::kOciLayer, info.diff_id, layer.size, {}, {}};
+    info.source = info.stored;
+    info.source_compression = Compression::none;
+    VerifiedLayerBody body(std::make_unique<FileRangeStream>(layer.file, 0, layer.size, "temporary layer file"), info,
+                           ctx_.limits, nullptr);
+    ElementData forwarded = data;
+    forwarded.layer = &info;
+    forwarded.body = &body;
+    forwarded.payload = &payload;
+    next_.process_image_element(type, name, forwarded);
+    body.drain_and_verify();
+  }
+
+ private:
+  DeltaLayerFile spool(const LayerInfo& info, LayerBody& body) {
+    auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
+    const std::uint64_t size = copy_stream(body.uncompressed(), [&](const char* p, std::size_t n) {
+      write_all(fd->get(), p, n, "temporary layer file");
+    });
+    body.drain_and_verify();
+    return DeltaLayerFile{info.diff_id, fd, size, nullptr};
+  }
+
+  TarDeltaEncoder& encoder() {
+    if (!encoder_) encoder_ = std::make_unique<TarDeltaEncoder>(ctx_.receiver->bases->all_layers(), ctx_.limits);
+    return *encoder_;
+  }
+
+  LayerPayload encode(const LayerInfo& info, DeltaLayerFile& layer) {
+    const std::string what = fmt::format("layer {}/{} {}", info.index + 1, info.count, info.diff_id.short_str());
+    std::optional<LayerPayload> delta;
+    try {
+      layer.index = std::make_shared<LayerTarIndex>(index_layer_tar(*layer.file, layer.size, ctx_.limits, what));
+      if (encoder().bases().empty()) throw Error(Errc::not_found, "no base layers");
+      delta = make_delta(layer, what);
+    } catch (const Error& e) {
+      // A layer that is not a tar we can read, or no base: it ships whole, which is always valid.
+      if (e.code() == Errc::unsupported) throw;
+      log::verbose("{}: no delta ({}); shipping it whole", what, e.what());
+    }
+    FileRangeStream bytes(layer.file, 0, layer.size, "temporary layer file");
+    std::optional<LayerPayload> whole =
+        compress_whole_layer(bytes, ctx_.payload, ctx_, delta ? std::optional(delta->size) : std::nullopt);
+    if (whole) {
+      log::verbose("{}: whole, {} compressed {}{}", what, to_string(whole->compression), human_bytes(whole->size),
+                   delta ? fmt::format(" (the {} delta was {})", method_, human_bytes(delta->size)) : "");
+      return *whole;
+    }
+    log::verbose("{}: {} delta {} against {} base layer(s), {} uncompressed", what, method_, human_bytes(delta->size),
+                 delta->bases.size(), human_bytes(layer.size));
+    return *delta;
+  }
+
+  LayerPayload make_delta(const DeltaLayerFile& layer, const std::string& what) {
+    if (method_ == "zstd") {
+      TarDeltaEncoder::Result result;
+      LayerPayload p = make_payload(ctx_, [&](int fd) {
+        result = encoder().encode(layer, settings_, [&](const char* d, std::size_t n) { write_all(fd, d, n, "temporary payload file"); });
+      });
+      const auto& s = result.stats;
+      log::verbose("{}: file bytes unchanged {}, changed at the same path {}, by name {}, new {}", what,
+                   human_bytes(s.exact_bytes), human_bytes(s.path_bytes), human_bytes(s.name_bytes),
+                   human_bytes(s.unmatched_bytes));
+      p.bases = result.bases;
+      p.method = method_;
+      return p;
+    }
+    const DeltaLayerFile& base = encoder().bases()[encoder().most_similar_base(layer)];
+    LayerPayload p = make_payload(ctx_, [&](int fd) {
+      if (method_ == "xdelta3") xdelta3_encode(base, layer, fd);
+      else bsdiff_encode(base, layer, fd);
+    });
+    p.bases = {base.diff_id};
+    p.method = method_;
+    return p;
+  }
+
+  std::string method_;
+  TarDeltaSettings settings_;
+  const RunContext& ctx_;
+  std::unique_ptr<TarDeltaEncoder> encoder_;
+};
+
+int parse_int_option(const StageSpec& spec, const char* key, int fallback, int lo, int hi) {
+  auto it = spec.options.find(key);
+  if (it == spec.options.end()) return fallback;
+  int v = 0;
+  const auto* end = it->second.data() + it->second.size();
+  auto [ptr, ec] = std::from_chars(it->second.data(), end, v);
+  if (ec != std::errc() || ptr != end || v < lo || v > hi)
+    fail(Errc::usage, "delta option {} must be a number from {} to {}, not '{}'", key, lo, hi, it->second);
+  return v;
+}
+
+}  // namespace
+
+void register_delta_filter(Registry& registry) {
+  registry.add_filter(
+      "delta", "delta[:zstd|xdelta3|bsdiff]",
+      "encode changed layers against the --base images' layers; keep the smaller of delta and whole",
+      [](const StageSpec& spec, Stage& next, const RunContext& ctx) -> std::unique_ptr<Filter> {
+        check_options(spec, {"level", "segment-mib"});
+        const std::string method = spec.argument.empty() ? "zstd" : spec.argument;
+        if (method != "zstd" && method != "xdelta3" && method != "bsdiff")
+          fail(Errc::usage, "unknown delta method '{}' (zstd, xdelta3, bsdiff)", method);
+        if (!ctx.receiver || !ctx.receiver->bases)
+          fail(Errc::usage, "delta needs the old image: give --base SOURCE");
+        TarDeltaSettings settings;
+        settings.level = parse_int_option(spec, "level", settings.level, -7, 22);
+        settings.segment_bytes = std::uint64_t(parse_int_option(spec, "segment-mib", 32, 1, 32)) << 20;
+        return std::make_unique<DeltaFilter>(next, method, settings, ctx);
+      });
+}
+
+}  // namespace dd

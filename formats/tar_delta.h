@@ -1,0 +1,83 @@
+// The "zstd" delta method: a new layer tar encoded against the layers the receiver already has,
+// tar-aware. Each file of the new layer is matched with an old file (same content anywhere in the
+// base layers, else the same path, else the same name), and the new tar is cut into segments of a
+// few tens of MiB. A segment is one zstd frame whose reference prefix is the matched old files
+// (headers and data) laid out in the new file order, so unchanged and moved files cost a few
+// bytes and changed files are compressed against their old version. Bounded memory: a segment,
+// its reference and one output buffer, whatever the layer size.
+//
+// Payload layout (little-endian; see docs/delta-format.md):
+//   "DDZT" u8 version=1, then segments: u8 'S', u32 piece count, pieces {u32 base, u64 offset,
+//   u64 length}, u64 output size, u64 frame size, frame bytes; then u8 'E'.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "formats/compression.h"
+#include "formats/layer_tar_index.h"
+#include "pipeline/byte_stream.h"
+#include "pipeline/digest.h"
+
+namespace dd {
+
+// One uncompressed layer tar in a file, readable in place.
+struct DeltaLayerFile {
+  Digest diff_id;
+  std::shared_ptr<UniqueFd> file;
+  std::uint64_t size = 0;
+  std::shared_ptr<const LayerTarIndex> index;  // needed by the encoder only
+};
+
+struct TarDeltaSettings {
+  int level = 3;                           // zstd level; negative = fast mode
+  std::uint64_t segment_bytes = 32u << 20; // new bytes per frame (memory is about 4x this)
+};
+
+// Limits every decoder enforces, whatever a payload claims.
+inline constexpr std::uint64_t kMaxSegmentOutput = 64u << 20;
+inline constexpr std::uint64_t kMaxSegmentReference = 192u << 20;
+
+
+struct TarDeltaStats {
+  std::uint64_t exact_bytes = 0;     // new file bytes found unchanged in a base layer
+  std::uint64_t path_bytes = 0;      // changed files matched by path
+  std::uint64_t name_bytes = 0;      // matched by file name elsewhere
+  std::uint64_t unmatched_bytes = 0;
+};
+
+class TarDeltaEncoder {
+ public:
+  // `bases` are every layer the receiver has, bottom layer first (a later layer's path wins).
+  TarDeltaEncoder(std::vector<DeltaLayerFile> bases, const Limits& limits);
+  ~TarDeltaEncoder();
+
+  struct Result {
+    std::vector<Digest> bases;  // the base layers the payload reads, in the payload's numbering
+    TarDeltaStats stats;
+  };
+  // Writes the payload for `layer` to `out`.
+  Result encode(const DeltaLayerFile& layer, const TarDeltaSettings& settings,
+                const std::function<void(const char*, std::size_t)>& out);
+
+  // The base layer sharing the most file bytes with `layer` (by path), for methods that take one.
+  std::size_t most_similar_base(const DeltaLayerFile& layer) const;
+  const std::vector<DeltaLayerFile>& bases() const { return bases_; }
+
+ private:
+  struct Catalogue;
+  std::vector<DeltaLayerFile> bases_;
+  Limits limits_;
+  std::unique_ptr<Catalogue> catalogue_;
+};
+
+// Rebuilds the layer from a payload. `bases` are the layers the payload names, in its numbering.
+// Checks every bound before allocating: pieces inside their base, segment sizes, the total
+// against `declared_size`. The caller verifies the diff_id of what comes out.
+void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& bases, std::uint64_t declared_size,
+                      const std::function<void(const char*, std::size_t)>& out, const std::string& what);
+
+}  // namespace dd

@@ -1,0 +1,229 @@
+#include "inputs/delta_input.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "formats/delta_package.h"
+#include "formats/external_delta.h"
+#include "formats/libarchive_decompressing_stream.h"
+#include "formats/manifest_parser.h"
+#include "formats/tar_delta.h"
+#include "pipeline/error.h"
+#include "pipeline/interruption.h"
+#include "pipeline/log.h"
+#include "pipeline/progress.h"
+#include "pipeline/receiver.h"
+#include "pipeline/temp_file.h"
+#include "pipeline/verified_layer_body.h"
+
+namespace dd {
+namespace {
+
+// Stops with Errc::bad_input once more than `cap` bytes pass: decoders never write more than
+// the header declared.
+ByteSink capped_sink(int fd, std::uint64_t cap, std::uint64_t& written, const std::string& what) {
+  return [fd, cap, &written, what](const char* p, std::size_t n) {
+    written += n;
+    if (written > cap) fail(Errc::bad_input, "{} expands beyond its declared {} bytes", what, cap);
+    write_all(fd, p, n, "temporary layer file");
+  };
+}
+
+class DeltaInput : public InputStore {
+ public:
+  DeltaInput(const StageSpec& spec, const RunContext& ctx) : ctx_(ctx) {
+    check_options(spec, {});
+    path_ = spec.argument;
+    if (path_.empty()) fail(Errc::usage, "delta needs a package: delta:PACKAGE (or delta:- for standard input)");
+    what_ = path_ == "-" ? "package on standard input" : "package " + path_;
+  }
+
+  void run(Stage& first) override {
+    UniqueFd fd(path_ == "-" ? ::dup(0) : open_for_reading(path_).release());
+    if (!fd) fail_errno(what_);
+    SequentialFdStream in(std::move(fd), what_);
+    const PackageHeader header = read_package_header(in, ctx_.limits, what_);
+    check_bases(header);
+    emit_manifest(header, first);
+    emit_config(header, in, first);
+    for (std::size_t i = 0; i < header.layers.size(); ++i) emit_layer(header, i, in, first);
+    char extra;
+    if (in.read(&extra, 1) != 0) fail(Errc::bad_input, "{} has bytes after its last payload", what_);
+  }
+
+ private:
+  // Before anything heavy: the receiver must hold every layer the package builds on.
+  void check_bases(const PackageHeader& header) {
+    if (header.base_layers.empty()) return;
+    if (!ctx_.receiver || !ctx_.receiver->bases)
+      fail(Errc::usage, "{} builds on {} layer(s) of an older image (e.g. {}): give it with --base SOURCE", what_,
+           header.base_layers.size(), header.base_layers.front().image);
+    const Inventory& have = ctx_.receiver->bases->inventory();
+    std::vector<std::string> missing;
+    std::set<Digest> wanted;
+    for (const auto& b : header.base_layers) {
+      wanted.insert(b.diff_id);
+      if (!have.image_with_layer(b.diff_id)) missing.push_back(fmt::format("{} (of {})", b.diff_id.short_str(), b.image));
+    }
+    if (!missing.empty())
+      fail(Errc::not_found, "the base image(s) lack {} layer(s) that {} needs: {}", missing.size(), what_,
+           fmt::format("{}", fmt::join(missing, ", ")));
+    ctx_.receiver->bases->fetch(wanted);
+  }
+
+  void emit_manifest(const PackageHeader& header, Stage& first) {
+    manifest_.kind = ManifestKind::oci_manifest;
+    manifest_.config = Descriptor{media_type::kOciConfig, header.config_digest, header.config_size, {}, {}};
+    for (const auto& l : header.layers) manifest_.layers.push_back(Descriptor{media_type::kOciLayer, l.diff_id, l.size, {}, {}});
+    manifest_.repo_tags = header.repo_tags;
+    ElementData data;
+    data.manifest = &manifest_;
+    first.process_image_element(ElementType::manifest, "manifest", data);
+  }
+
+  void emit_config(const PackageHeader& header, ByteStream& in, Stage& first) {
+    std::string config(header.config_size, '\0');
+    read_exact(in, config.data(), config.size());
+    if (Digest::sha256_of(config) != header.config_digest)
+      fail(Errc::integrity, "{}: the image config is damaged (digest mismatch)", what_);
+    const ConfigFacts facts = parse_config(config, ctx_.limits);
+    if (facts.diff_ids.size() != header.layers.size())
+      fail(Errc::bad_input, "{}: the config names {} layers but the package lists {}", what_, facts.diff_ids.size(),
+           header.layers.size());
+    for (std::size_t i = 0; i < facts.diff_ids.size(); ++i)
+      if (facts.diff_ids[i] != header.layers[i].diff_id)
+        fail(Errc::bad_input, "{}: layer {} is {} in the package but {} in the config", what_, i + 1,
+             header.layers[i].diff_id.short_str(), facts.diff_ids[i].short_str());
+    ElementData data;
+    data.config = &config;
+    first.process_image_element(ElementType::config, header.config_digest.str(), data);
+  }
+
+  void emit_layer(const PackageHeader& header, std::size_t i, ByteStream& in, Stage& first) {
+    throw_if_interrupted();
+    const PackageLayer& l = header.layers[i];
+    const std::string what = fmt::format("{} layer {}/{} {}", what_, i + 1, header.layers.size(), l.diff_id.short_str());
+    LayerInfo info;
+    info.index = i;
+    info.count = header.layers.size();
+    info.diff_id = l.diff_id;
+    info.compression = Compression::none;
+    std::shared_ptr<UniqueFd> payload;
+    if (l.shipping != Shipping::reused) payload = take_payload(l, in, what);
+    ElementData data;
+    data.layer = &info;
+    if (!first.fetch_callback(l.diff_id)) {
+      info.stored = Descriptor{media_type::kOciLayer, l.diff_id, l.size, {}, {}};
+      info.source = info.stored;
+      first.process_image_element(ElementType::layer, l.diff_id.str(), data);
+      return;
+    }
+    std::shared_ptr<UniqueFd> file;
+    std::uint64_t size = 0;
+    if (l.shipping == Shipping::reused) {
+      const DeltaLayerFile& base = ctx_.receiver->bases->layer(l.diff_id);
+      if (l.size && *l.size != base.size)
+        fail(Errc::bad_input, "{}: the base's layer has {} bytes, the package says {}", what, base.size, *l.size);
+      file = base.file;
+      size = base.size;
+      log::verbose("{}: from the base", what);
+    } else {
+      file = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
+      size = decode(l, payload, file->get(), what);
+    }
+    info.stored = Descriptor{media_type::kOciLayer, l.diff_id, size, {}, {}};
+    info.source = info.stored;
+    VerifiedLayerBody body(std::make_unique<FileRangeStream>(file, 0, size, what), info, ctx_.limits, ctx_.progress);
+    data.body = &body;
+    first.process_image_element(ElementType::layer, l.diff_id.str(), data);
+    body.drain_and_verify();
+  }
+
+  // The payload goes to a temporary file and is checked against its digest before any decoder
+  // sees it (and so that a package on a pipe can be decoded with random access).
+  std::shared_ptr<UniqueFd> take_payload(const PackageLayer& l, ByteStream& in, const std::string& what) {
+    auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
+    Hasher h;
+    std::vector<char> buffer(kBlockSize);
+    std::uint64_t left = l.payload_size;
+    while (left > 0) {
+      throw_if_interrupted();
+      const std::size_t n = in.read(buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
+      if (n == 0) fail(Errc::bad_input, "{} is truncated: its payload ends {} bytes early", what, left);
+      h.update(buffer.data(), n);
+      write_all(fd->get(), buffer.data(), n, "temporary payload file");
+      left -= n;
+    }
+    if (h.finish() != *l.payload_digest) fail(Errc::integrity, "{}: the payload is damaged (digest mismatch)", what);
+    return fd;
+  }
+
+  std::uint64_t decode(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload, int out, const std::string& what) {
+    const std::uint64_t declared = *l.size;
+    std::uint64_t written = 0;
+    const ByteSink sink = capped_sink(out, declared, written, what);
+    if (l.shipping == Shipping::full) {
+      auto raw = std::make_unique<FileRangeStream>(payload, 0, l.payload_size, what);
+      std::unique_ptr<ByteStream> plain;
+      if (l.compression == Compression::bzip2 || l.compression == Compression::xz)
+        plain = std::make_unique<LibarchiveDecompressingStream>(std::move(raw), l.compression, ctx_.limits.expansion, what);
+      else {
+        owned_raw_ = std::move(raw);
+        plain = std::make_unique<DecompressingStream>(*owned_raw_, l.compression, ctx_.limits.expansion, what);
+      }
+      copy_stream(*plain, sink);
+      log::verbose("{}: whole, {} compressed {}", what, to_string(l.compression), human_bytes(l.payload_size));
+    } else {
+      std::vector<DeltaLayerFile> bases;
+      std::uint64_t base_bytes = 0;
+      for (const auto& b : l.bases) {
+        bases.push_back(ctx_.receiver->bases->layer(b));
+        base_bytes += bases.back().size;
+      }
+      // A delta copies from its bases; a layer far bigger than bases and payload could make is a bomb.
+      const double ratio = ctx_.limits.expansion.enabled() ? ctx_.limits.expansion.ratio : 1e9;
+      if (declared > 2 * base_bytes + static_cast<std::uint64_t>(ratio * static_cast<double>(l.payload_size)) + (1ull << 30))
+        fail(Errc::limit, "{}: claims {} bytes, far more than a delta of {} against {} of bases can make", what,
+             declared, l.payload_size, base_bytes);
+      if (l.method == "zstd") {
+        FileRangeStream bytes(payload, 0, l.payload_size, what);
+        decode_tar_delta(bytes, bases, declared, sink, what);
+      } else if (l.method == "xdelta3") {
+        xdelta3_decode(payload->get(), bases.front(), declared, sink, what);
+      } else {
+        bsdiff_decode(payload->get(), bases.front(), declared, ctx_, sink, what);
+      }
+      log::verbose("{}: {} delta {} against {} base layer(s)", what, l.method, human_bytes(l.payload_size), bases.size());
+    }
+    if (written != declared) fail(Errc::bad_input, "{}: rebuilt {} bytes, but the package says {}", what, written, declared);
+    return written;
+  }
+
+  void read_exact(ByteStream& in, char* p, std::size_t n) {
+    while (n > 0) {
+      const std::size_t got = in.read(p, n);
+      if (got == 0) fail(Errc::bad_input, "{} is truncated", what_);
+      p += got;
+      n -= got;
+    }
+  }
+
+  const RunContext& ctx_;
+  std::string path_, what_;
+  ImageManifest manifest_;
+  std::unique_ptr<ByteStream> owned_raw_;
+};
+
+}  // namespace
+
+void register_delta_input(Registry& registry) {
+  registry.add_input("delta", "delta:PACKAGE", "a delta package, rebuilt with the --base images (delta:- reads stdin)",
+                     [](const StageSpec& spec, const RunContext& ctx) -> std::unique_ptr<InputStore> {
+                       return std::make_unique<DeltaInput>(spec, ctx);
+                     });
+}
+
+}  // namespace dd

@@ -1,0 +1,202 @@
+#include "pipeline/receiver.h"
+
+#include <fstream>
+
+#include "formats/manifest_parser.h"
+#include "pipeline/builtin_stages.h"
+#include "pipeline/error.h"
+#include "pipeline/log.h"
+#include "pipeline/runner.h"
+#include "pipeline/temp_file.h"
+
+namespace dd {
+
+void Inventory::add_image(InventoryImage image) {
+  for (const auto& d : image.diff_ids) layer_image_.emplace(d, image.name);
+  images_.push_back(std::move(image));
+}
+
+std::optional<std::string> Inventory::image_with_layer(const Digest& diff_id) const {
+  auto it = layer_image_.find(diff_id);
+  if (it == layer_image_.end()) return std::nullopt;
+  return it->second;
+}
+
+nlohmann::ordered_json Inventory::to_json() const {
+  nlohmann::ordered_json j;
+  j["format"] = "docker_delta inventory";
+  j["version"] = 1;
+  auto list = nlohmann::ordered_json::array();
+  for (const auto& image : images_) {
+    auto layers = nlohmann::ordered_json::array();
+    for (std::size_t i = 0; i < image.diff_ids.size(); ++i) {
+      nlohmann::ordered_json l{{"diff_id", image.diff_ids[i].str()}};
+      if (i < image.sizes.size() && image.sizes[i]) l["size"] = *image.sizes[i];
+      layers.push_back(l);
+    }
+    list.push_back({{"name", image.name}, {"image_id", image.image_id.str()}, {"layers", layers}});
+  }
+  j["images"] = list;
+  return j;
+}
+
+Inventory Inventory::from_json(const nlohmann::json& j, const Limits& limits, const std::string& what) {
+  if (!j.is_object() || j.value("format", "") != "docker_delta inventory")
+    fail(Errc::bad_input, "{} is not a docker_delta inventory", what);
+  if (!j.contains("version") || !j["version"].is_number_unsigned() || j["version"].get<std::uint64_t>() != 1)
+    fail(Errc::unsupported, "{}: unsupported inventory version", what);
+  if (!j.contains("images") || !j["images"].is_array()) fail(Errc::bad_input, "{}: no 'images' list", what);
+  Inventory inv;
+  for (const auto& im : j["images"]) {
+    if (!im.is_object() || !im.contains("layers") || !im["layers"].is_array())
+      fail(Errc::bad_input, "{}: an image entry has no 'layers' list", what);
+    if (im["layers"].size() > limits.max_layers) fail(Errc::limit, "{}: an image lists too many layers", what);
+    InventoryImage image;
+    image.name = im.contains("name") && im["name"].is_string() ? im["name"].get<std::string>() : "";
+    if (im.contains("image_id") && im["image_id"].is_string())
+      image.image_id = Digest::parse(im["image_id"].get<std::string>(), what + " image_id");
+    for (const auto& l : im["layers"]) {
+      if (!l.is_object() || !l.contains("diff_id") || !l["diff_id"].is_string())
+        fail(Errc::bad_input, "{}: a layer entry has no diff_id", what);
+      image.diff_ids.push_back(Digest::parse(l["diff_id"].get<std::string>(), what + " diff_id"));
+      image.sizes.push_back(l.contains("size") && l["size"].is_number_unsigned()
+                                ? std::optional<std::uint64_t>(l["size"].get<std::uint64_t>())
+                                : std::nullopt);
+    }
+    inv.add_image(std::move(image));
+  }
+  return inv;
+}
+
+Inventory Inventory::load(const std::string& path, const Limits& limits) {
+  auto fd = std::make_shared<UniqueFd>(open_for_reading(path));
+  FileRangeStream bytes(fd, 0, limits.max_json_bytes + 1, "inventory " + path);
+  std::string text;
+  std::vector<char> buffer(kBlockSize);
+  for (;;) {
+    std::size_t n = 0;
+    try {
+      n = bytes.read(buffer.data(), buffer.size());
+    } catch (const Error&) {
+      break;  // a short file ends the range early: that is its end
+    }
+    if (n == 0) break;
+    text.append(buffer.data(), n);
+    if (text.size() > limits.max_json_bytes) fail(Errc::limit, "inventory {} is larger than {} bytes", path, limits.max_json_bytes);
+  }
+  return from_json(parse_json_limited(text, limits, "inventory " + path), limits, "inventory " + path);
+}
+
+namespace {
+
+// The last stage of a pipeline over a base image: notes the image, and spools wanted layers.
+class BaseCollector : public OutputStore {
+ public:
+  // `image` (which outlives the pipeline that owns this stage) receives what the image is.
+  BaseCollector(std::string source, const std::set<Digest>* wanted, std::map<Digest, DeltaLayerFile>* spooled,
+                InventoryImage* image, const RunContext& ctx)
+      : source_(std::move(source)), wanted_(wanted), spooled_(spooled), image_(*image), ctx_(ctx) {
+    image_.name = source_;
+  }
+  bool fetch_callback(const Digest& d) override {
+    return wanted_ != nullptr && wanted_->count(d) > 0 && spooled_->count(d) == 0;
+  }
+  void process_image_element(ElementType type, const std::string&, ElementData& data) override {
+    if (type == ElementType::manifest && !data.manifest->repo_tags.empty()) image_.name = data.manifest->repo_tags.front();
+    if (type == ElementType::config) {
+      image_.image_id = Digest::sha256_of(*data.config);
+      image_.diff_ids = parse_config(*data.config, ctx_.limits).diff_ids;
+    }
+    if (type != ElementType::layer) return;
+    const LayerInfo& info = *data.layer;
+    image_.sizes.push_back(info.compression == Compression::none ? info.stored.size : std::nullopt);
+    if (data.body == nullptr || spooled_->count(info.diff_id)) return;
+    auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
+    const std::uint64_t size = copy_stream(data.body->uncompressed(), [&](const char* p, std::size_t n) {
+      write_all(fd->get(), p, n, "temporary base layer");
+    });
+    data.body->drain_and_verify();
+    log::verbose("base {}: holding layer {} ({} bytes) for deltas", source_, info.diff_id.short_str(), size);
+    spooled_->emplace(info.diff_id, DeltaLayerFile{info.diff_id, fd, size, nullptr});
+  }
+  void finalize() override {}
+  nlohmann::json result() const override { return {}; }
+
+ private:
+  std::string source_;
+  const std::set<Digest>* wanted_;
+  std::map<Digest, DeltaLayerFile>* spooled_;
+  InventoryImage& image_;
+  const RunContext& ctx_;
+};
+
+}  // namespace
+
+BaseImages::BaseImages(std::vector<StageSpec> sources, const RunContext& ctx) : sources_(std::move(sources)), ctx_(ctx) {
+  ctx_.receiver.reset();
+  ctx_.progress = nullptr;
+}
+
+BaseImages::~BaseImages() = default;
+
+const Inventory& BaseImages::inventory() {
+  if (inventory_) return *inventory_;
+  Inventory inv;
+  for (const auto& source : sources_) {
+    InventoryImage image;
+    log::verbose("reading base image {}", source.text());
+    run_pipeline(builtin_registry(), source, {}, std::make_unique<BaseCollector>(source.text(), nullptr, &spooled_, &image, ctx_), ctx_);
+    inv.add_image(std::move(image));
+  }
+  inventory_ = std::move(inv);
+  return *inventory_;
+}
+
+void BaseImages::fetch(const std::set<Digest>& wanted) {
+  const Inventory& inv = inventory();
+  std::set<Digest> missing;
+  for (const auto& d : wanted)
+    if (!spooled_.count(d)) missing.insert(d);
+  if (missing.empty()) return;
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    bool has_any = false;
+    for (const auto& d : inv.images()[i].diff_ids) has_any |= missing.count(d) > 0 && !spooled_.count(d);
+    if (!has_any) continue;
+    InventoryImage image;
+    run_pipeline(builtin_registry(), sources_[i], {},
+                 std::make_unique<BaseCollector>(sources_[i].text(), &missing, &spooled_, &image, ctx_), ctx_);
+  }
+  for (const auto& d : missing)
+    if (!spooled_.count(d)) fail(Errc::not_found, "no base image has layer {}", d.str());
+}
+
+std::vector<DeltaLayerFile> BaseImages::all_layers() {
+  std::set<Digest> every;
+  std::vector<Digest> order;
+  for (const auto& image : inventory().images())
+    for (const auto& d : image.diff_ids)
+      if (every.insert(d).second) order.push_back(d);
+  fetch(every);
+  std::vector<DeltaLayerFile> out;
+  for (const auto& d : order) {
+    DeltaLayerFile& f = spooled_.at(d);
+    if (!f.index)
+      f.index = std::make_shared<LayerTarIndex>(index_layer_tar(*f.file, f.size, ctx_.limits, "base layer " + d.short_str()));
+    out.push_back(f);
+  }
+  return out;
+}
+
+const DeltaLayerFile& BaseImages::layer(const Digest& diff_id) const {
+  auto it = spooled_.find(diff_id);
+  if (it == spooled_.end()) fail(Errc::internal, "base layer {} was not fetched", diff_id.str());
+  return it->second;
+}
+
+std::optional<std::string> Receiver::image_with_layer(const Digest& diff_id) {
+  if (auto name = inventory.image_with_layer(diff_id)) return name;
+  if (bases) return bases->inventory().image_with_layer(diff_id);
+  return std::nullopt;
+}
+
+}  // namespace dd
