@@ -25,6 +25,8 @@ struct PipelineFlags {
   std::string compress;
   bool force = false;
   double max_expansion = ExpansionLimit{}.ratio;
+  std::vector<std::string> bases;        // --base: images the receiver has
+  std::vector<std::string> inventories;  // --inventory: files listing what the receiver has
 };
 
 struct CliState {
@@ -33,7 +35,10 @@ struct CliState {
 };
 
 void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output);
-// Builds the run context from the flags (limits, platform, progress on a terminal).
+// --base and --inventory (the latter only where a package is made).
+void add_receiver_flags(CLI::App& cmd, PipelineFlags& flags, bool with_inventory);
+// Builds the run context from the flags (limits, platform, progress on a terminal, and what the
+// receiver has, from --base and --inventory).
 RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, Progress& progress);
 
 void add_process_commands(CLI::App& app, CliState& state);

@@ -19,17 +19,6 @@
 namespace dd::cli {
 namespace {
 
-struct ReceiverFlags {
-  std::vector<std::string> bases;
-  std::vector<std::string> inventories;
-};
-
-void add_receiver_flags(CLI::App& cmd, ReceiverFlags& flags, bool with_inventory) {
-  cmd.add_option("-b,--base", flags.bases, "an image the receiver has: archive, oci:DIR, oci-archive:PATH (repeatable)");
-  if (with_inventory)
-    cmd.add_option("--inventory", flags.inventories, "a file from 'docker_delta inventory' on the receiver (repeatable)");
-}
-
 bool has_kind_prefix(const std::string& text, Registry::Role role) {
   const auto colon = text.find(':');
   return colon != std::string::npos && builtin_registry().has(role, text.substr(0, colon));
@@ -41,27 +30,11 @@ StageSpec source_spec(const std::string& text, const char* bare_kind) {
   return parse_stage_spec(qualify_source(s, builtin_registry()));
 }
 
-void attach_receiver(RunContext& ctx, const ReceiverFlags& flags) {
-  if (flags.bases.empty() && flags.inventories.empty()) return;
-  auto receiver = std::make_shared<Receiver>();
-  for (const auto& path : flags.inventories) {
-    const Inventory inv = Inventory::load(path, ctx.limits);
-    for (const auto& image : inv.images()) receiver->inventory.add_image(image);
-  }
-  if (!flags.bases.empty()) {
-    std::vector<StageSpec> specs;
-    for (const auto& b : flags.bases) specs.push_back(source_spec(b, nullptr));
-    receiver->bases = std::make_unique<BaseImages>(std::move(specs), ctx);
-  }
-  ctx.receiver = std::move(receiver);
-}
-
 // ---- create -----------------------------------------------------------------------------------
 
 struct CreateArgs {
   std::string image;
   std::string package;
-  ReceiverFlags receiver;
   PipelineFlags flags;
   std::string method = "zstd";
   std::string compression = "zstd";
@@ -78,7 +51,6 @@ int run_create(const CreateArgs& args, const char* source_kind, const GlobalFlag
                                                        : parse_compression(args.compression);
   if (args.level) ctx.payload.level = *args.level;
   else if (args.best) ctx.payload.level = ctx.payload.compression == Compression::zstd ? 19 : 9;
-  attach_receiver(ctx, args.receiver);
 
   PipelineSpec spec;
   spec.source = source_spec(args.image, source_kind);
@@ -129,7 +101,7 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
   CLI::App* cmd = app.add_subcommand(name, summary);
   cmd->add_option("IMAGE", args->image, "the new image: an archive, oci:DIR, oci-archive:PATH ...")->required();
   cmd->add_option("PACKAGE", args->package, "the package file to write")->required();
-  add_receiver_flags(*cmd, args->receiver, true);
+  add_receiver_flags(*cmd, args->flags, true);
   cmd->add_option("-m,--method", args->method, "how changed layers ship: zstd (default), xdelta3, bsdiff, or layer (no delta)")
       ->check(CLI::IsMember({"zstd", "xdelta3", "bsdiff", "layer"}));
   cmd->add_option("-c,--compression", args->compression, "for layers that ship whole: zstd (default), gzip, bzip2, xz, none")
@@ -139,7 +111,10 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
   cmd->add_flag("--best", args->best, "smallest package: zstd level 19 for deltas and whole layers (slower)");
   cmd->add_flag("-d,--dry-run", args->dry_run, "show what would ship and how big; write nothing");
   cmd->add_option("--platform", args->flags.platform, "OS/ARCH[/VARIANT] to take from a multi-platform image");
-  cmd->add_option("--filter", args->flags.filters, "an extra filter stage before dedupe and delta (repeatable)");
+  cmd->add_option("--filter", args->flags.filters, "an extra filter stage before dedupe and delta (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("-f,--force", args->flags.force, "replace an existing package");
   cmd->footer(
       "Examples:\n"
@@ -157,14 +132,12 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
 struct ApplyArgs {
   std::string package;
   std::string destination;
-  ReceiverFlags receiver;
   PipelineFlags flags;
 };
 
 int run_apply(const ApplyArgs& args, const char* destination_kind, const GlobalFlags& global) {
   Progress progress(false);
   RunContext ctx = make_context(args.flags, global, progress);
-  attach_receiver(ctx, args.receiver);
   PipelineSpec spec;
   spec.source = {"delta", args.package, {}};
   std::string destination = args.destination;
@@ -190,7 +163,6 @@ void add_apply(CLI::App& app, CliState& state, const char* name, const char* sum
   CLI::App* cmd = app.add_subcommand(name, summary);
   cmd->add_option("PACKAGE", args->package, "the package file ('-' reads standard input)")->required();
   cmd->add_option("DEST", args->destination, "where the rebuilt image goes, e.g. docker-archive:PATH[:REF], oci:DIR[:REF]")->required();
-  add_receiver_flags(*cmd, args->receiver, false);
   add_pipeline_flags(*cmd, args->flags, true);
   cmd->footer(
       "Examples:\n"

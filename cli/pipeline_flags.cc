@@ -1,5 +1,9 @@
 #include "cli/cli_state.h"
 
+#include "inputs/archive_input.h"
+#include "pipeline/builtin_stages.h"
+#include "pipeline/receiver.h"
+
 namespace dd::cli {
 
 void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output) {
@@ -8,11 +12,47 @@ void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output)
                  "how many times its compressed size a stream may expand to (0: no limit)")
       ->check(CLI::Range(0, 1000000000));
   if (!writes_output) return;
-  cmd.add_option("--filter", flags.filters, "a filter stage, e.g. platform:linux/arm64 (repeatable)");
+  add_receiver_flags(cmd, flags, false);
+  cmd.add_option("--filter", flags.filters, "a filter stage, e.g. platform:linux/arm64 (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd.add_option("--compress", flags.compress, "layer compression of an OCI destination: none, gzip or zstd (default: as the source)")
       ->check(CLI::IsMember({"none", "gzip", "zstd"}));
   cmd.add_flag("-f,--force", flags.force, "replace an existing destination");
 }
+
+void add_receiver_flags(CLI::App& cmd, PipelineFlags& flags, bool with_inventory) {
+  // One value per flag, so a list option never swallows the positional arguments after it.
+  cmd.add_option("-b,--base", flags.bases, "an image the receiver has: archive, oci:DIR, oci-archive:PATH (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  if (with_inventory)
+    cmd.add_option("--inventory", flags.inventories, "a file from 'docker_delta inventory' on the receiver (repeatable)")
+        ->expected(1)
+      ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+namespace {
+
+void attach_receiver(RunContext& ctx, const PipelineFlags& flags) {
+  if (flags.bases.empty() && flags.inventories.empty()) return;
+  auto receiver = std::make_shared<Receiver>();
+  for (const auto& path : flags.inventories) {
+    const Inventory inventory = Inventory::load(path, ctx.limits);
+    for (const auto& image : inventory.images()) receiver->inventory.add_image(image);
+  }
+  if (!flags.bases.empty()) {
+    std::vector<StageSpec> specs;
+    for (const auto& b : flags.bases) specs.push_back(parse_stage_spec(qualify_source(b, builtin_registry())));
+    receiver->bases = std::make_unique<BaseImages>(std::move(specs), ctx);
+  }
+  ctx.receiver = std::move(receiver);
+}
+
+}  // namespace
 
 RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, Progress& progress) {
   RunContext ctx;
@@ -21,6 +61,7 @@ RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, P
   ctx.limits.expansion.ratio = flags.max_expansion;
   progress = Progress(Progress::stderr_is_terminal() && !global.quiet && !global.json);
   ctx.progress = &progress;
+  attach_receiver(ctx, flags);
   return ctx;
 }
 

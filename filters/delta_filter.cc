@@ -90,9 +90,9 @@ class DeltaFilter : public Filter {
         result = encoder().encode(layer, settings_, [&](const char* d, std::size_t n) { write_all(fd, d, n, "temporary payload file"); });
       });
       const auto& s = result.stats;
-      log::verbose("{}: file bytes unchanged {}, changed at the same path {}, by name {}, new {}", what,
+      log::verbose("{}: file bytes unchanged {}, changed at the same path {}, by name {}, new {}; gzip files sent decompressed {}", what,
                    human_bytes(s.exact_bytes), human_bytes(s.path_bytes), human_bytes(s.name_bytes),
-                   human_bytes(s.unmatched_bytes));
+                   human_bytes(s.unmatched_bytes), human_bytes(s.gzip_bytes));
       p.bases = result.bases;
       p.method = method_;
       return p;

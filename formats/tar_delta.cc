@@ -10,6 +10,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "formats/gzip_reproduction.h"
 #include "pipeline/error.h"
 #include "pipeline/interruption.h"
 
@@ -22,6 +23,10 @@ constexpr std::uint32_t kMaxPieces = 1u << 20;
 // A huge file is cut into chunks; each chunk's reference is the same stretch of the old file
 // widened by this much on each side, so insertions and deletions still find their match.
 constexpr std::uint64_t kChunkMargin = 4u << 20;
+// Unchanged data shorter than this stays in the frame: a copy operation costs ~30 bytes.
+constexpr std::uint64_t kMinCopy = 64;
+// Bigger .gz files are left to the frame: they and their content would crowd the segment.
+constexpr std::uint64_t kMaxGzipMember = 8u << 20;
 
 void pread_exact(const UniqueFd& fd, std::uint64_t offset, std::uint64_t length, char* out, const std::string& what) {
   while (length > 0) {
@@ -50,27 +55,43 @@ Digest hash_range(const UniqueFd& fd, std::uint64_t offset, std::uint64_t length
   return h.finish();
 }
 
+enum class PieceKind : std::uint8_t { raw = 0, gunzip = 1 };
+
+// Reference bytes: a range of a base layer, taken as is or decompressed (an old .gz file whose
+// new version travels decompressed).
 struct Piece {
+  PieceKind kind = PieceKind::raw;
   std::uint32_t base = 0;  // index into the encoder's bases until renumbered for the payload
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
 };
 
+enum class OpKind : std::uint8_t { copy = 1, gzip = 2 };
+
+// A stretch of output that is not in the zstd frame as is: copied from a base, or recompressed
+// from decompressed content that the frame holds instead.
+struct Op {
+  OpKind kind = OpKind::copy;
+  std::uint64_t at = 0;      // output offset (absolute in the layer while encoding)
+  std::uint64_t length = 0;  // output bytes
+  std::uint32_t base = 0;    // copy
+  std::uint64_t offset = 0;  // copy
+  GzipRecipe recipe{};       // gzip
+  std::string raw;           // gzip: the decompressed content (encoder only)
+};
+
 struct Segment {
   std::uint64_t begin = 0, end = 0;  // new bytes
   std::vector<Piece> pieces;         // the reference, in order
-  std::uint64_t reference_bytes() const {
-    std::uint64_t n = 0;
-    for (const auto& p : pieces) n += p.length;
-    return n;
-  }
+  std::vector<Op> ops;               // in output order
+  std::uint64_t residual = 0;        // bytes the frame holds
 };
 
 void add_piece(Segment& s, Piece p) {
   if (p.length == 0) return;
   if (!s.pieces.empty()) {
     Piece& last = s.pieces.back();
-    if (last.base == p.base && last.offset + last.length == p.offset) {
+    if (p.kind == PieceKind::raw && last.kind == PieceKind::raw && last.base == p.base && last.offset + last.length == p.offset) {
       last.length += p.length;
       return;
     }
@@ -81,6 +102,35 @@ void add_piece(Segment& s, Piece p) {
 unsigned window_log_for(std::uint64_t bytes) {
   const unsigned log = bytes <= 1024 ? 10u : static_cast<unsigned>(std::bit_width(bytes - 1));
   return std::clamp<unsigned>(log, 10, 31);  // zstd's window log range on 64-bit
+}
+
+std::optional<Op> try_gzip(const DeltaLayerFile& layer, const LayerMember& m, const DeltaLayerFile& base,
+                           const LayerMember& o, const std::string& what);
+
+// Lays the reference pieces out one after another; a gunzip piece adds the decompressed bytes.
+template <typename Base>
+void build_reference(const std::vector<Piece>& pieces, const Base& bases, std::string& reference, const std::string& what) {
+  reference.clear();
+  std::string compressed;
+  for (const Piece& p : pieces) {
+    const UniqueFd& file = [&]() -> const UniqueFd& {
+      if constexpr (std::is_pointer_v<typename Base::value_type>) return *bases[p.base]->file;
+      else return *bases[p.base].file;
+    }();
+    if (p.kind == PieceKind::raw) {
+      const std::size_t at = reference.size();
+      reference.resize(at + p.length);
+      pread_exact(file, p.offset, p.length, reference.data() + at, what);
+    } else {
+      compressed.resize(p.length);
+      pread_exact(file, p.offset, p.length, compressed.data(), what);
+      const auto raw = gunzip_exactly(compressed, kMaxSegmentReference - reference.size());
+      if (!raw) fail(Errc::bad_input, "{}: a delta reference is not a gzip file it can decompress", what);
+      reference += *raw;
+    }
+    if (reference.size() > kMaxSegmentReference)
+      fail(Errc::limit, "{}: a delta segment's reference exceeds {} bytes", what, kMaxSegmentReference);
+  }
 }
 
 void put_u8(std::string& s, std::uint8_t v) { s.push_back(static_cast<char>(v)); }
@@ -161,6 +211,7 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
   // 1. Match each new file with an old one.
   const auto& members = layer.index->members;
   std::vector<std::optional<Catalogue::Ref>> match(members.size());
+  std::vector<bool> exact_match(members.size(), false);
   TarDeltaStats stats;
   for (std::size_t i = 0; i < members.size(); ++i) {
     const LayerMember& m = members[i];
@@ -175,6 +226,7 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
       const LayerMember& old = bases_[path_it->second.base].index->members[path_it->second.member];
       if (old.size == m.size && same_content(path_it->second)) {
         match[i] = path_it->second;
+        exact_match[i] = true;
         stats.exact_bytes += m.size;
         continue;
       }
@@ -186,6 +238,7 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
         if (++tried > 16) break;
         if (same_content(r)) {
           match[i] = r;
+          exact_match[i] = true;
           break;
         }
       }
@@ -219,49 +272,88 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
     stats.unmatched_bytes += m.size;
   }
 
-  // 2. Cut the new tar into segments with their references.
+  // 2. Cut the new tar into segments with their references and operations.
   const std::uint64_t target = std::clamp<std::uint64_t>(settings.segment_bytes, 1u << 20, kMaxSegmentOutput / 2);
   std::vector<Segment> segments;
   Segment current;
+  std::uint64_t reference_bytes = 0;
   auto close_current = [&](std::uint64_t at) {
     current.end = at;
     if (current.end > current.begin) segments.push_back(std::move(current));
     current = Segment{};
     current.begin = at;
+    reference_bytes = 0;
+  };
+  auto add_reference = [&](Segment& s, Piece p) {
+    add_piece(s, p);
+    reference_bytes += p.length;
   };
   for (std::size_t i = 0; i < members.size(); ++i) {
     const LayerMember& m = members[i];
     const std::uint64_t region_end = i + 1 < members.size() ? members[i + 1].header_offset : layer.size;
-    std::optional<Piece> old;
-    if (match[i]) {
-      const LayerMember& o = bases_[match[i]->base].index->members[match[i]->member];
-      old = Piece{match[i]->base, o.header_offset, o.data_offset + o.size - o.header_offset};
-    }
     const std::uint64_t region = region_end - m.header_offset;
+    const LayerMember* o = nullptr;
+    std::uint32_t ob = 0;
+    if (match[i]) {
+      ob = match[i]->base;
+      o = &bases_[ob].index->members[match[i]->member];
+    }
+    const bool exact = o != nullptr && exact_match[i];
+
     if (region > target) {
-      // A big file gets segments of its own, each against the matching stretch of the old file.
+      // A big file gets segments of its own; unchanged data is copied, changed data is compressed
+      // against the matching stretch of the old file.
       close_current(m.header_offset);
       for (std::uint64_t at = m.header_offset; at < region_end; at += target) {
         const std::uint64_t end = std::min(region_end, at + target);
         Segment s;
         s.begin = at;
         s.end = end;
-        if (old) {
+        if (o != nullptr && at == m.header_offset) add_piece(s, Piece{PieceKind::raw, ob, o->header_offset, o->data_offset - o->header_offset});
+        if (exact) {
+          const std::uint64_t from = std::max(at, m.data_offset), to = std::min(end, m.data_offset + m.size);
+          if (from < to) s.ops.push_back(Op{OpKind::copy, from, to - from, ob, o->data_offset + (from - m.data_offset), {}, {}});
+        } else if (o != nullptr) {
           const std::uint64_t rel_begin = at - m.header_offset, rel_end = end - m.header_offset;
+          const std::uint64_t old_length = o->data_offset + o->size - o->header_offset;
           const std::uint64_t from = rel_begin > kChunkMargin ? rel_begin - kChunkMargin : 0;
-          const std::uint64_t to = std::min(old->length, rel_end + kChunkMargin);
-          if (from < to) add_piece(s, Piece{old->base, old->offset + from, to - from});
+          const std::uint64_t to = std::min(old_length, rel_end + kChunkMargin);
+          if (from < to) add_piece(s, Piece{PieceKind::raw, ob, o->header_offset + from, to - from});
         }
         segments.push_back(std::move(s));
       }
       current.begin = region_end;
       continue;
     }
-    if (region_end - current.begin > target) close_current(m.header_offset);
+
+    // What this member adds to the frame's bytes and to the reference.
+    std::optional<Op> op;
+    std::vector<Piece> pieces;
+    std::uint64_t residual = region;
+    if (o != nullptr) {
+      const Piece old_header{PieceKind::raw, ob, o->header_offset, o->data_offset - o->header_offset};
+      if (exact && m.size >= kMinCopy) {
+        pieces = {old_header};
+        op = Op{OpKind::copy, m.data_offset, m.size, ob, o->data_offset, {}, {}};
+        residual -= m.size;
+      } else if (auto gz = try_gzip(layer, m, bases_[ob], *o, what)) {
+        pieces = {old_header, Piece{PieceKind::gunzip, ob, o->data_offset, o->size}};
+        residual += gz->raw.size() - m.size;
+        stats.gzip_bytes += m.size;
+        op = std::move(gz);
+      } else {
+        pieces = {Piece{PieceKind::raw, ob, o->header_offset, o->data_offset + o->size - o->header_offset}};
+      }
+    }
+    std::uint64_t piece_bytes = 0;
+    for (const auto& p : pieces) piece_bytes += p.kind == PieceKind::gunzip ? 4 * p.length : p.length;
+    if (region_end - current.begin > 2 * target || current.residual + residual > target) close_current(m.header_offset);
+    current.residual += residual;
     // A reference much bigger than the new bytes it serves is not worth its memory.
-    if (old && current.reference_bytes() + old->length <= kMaxSegmentReference - 2 * target &&
-        old->length <= 4 * region + 4096)
-      add_piece(current, *old);
+    if (reference_bytes + piece_bytes <= kMaxSegmentReference / 2 && (exact || piece_bytes <= 4 * region + 4096)) {
+      for (const auto& p : pieces) add_reference(current, p);
+      if (op) current.ops.push_back(std::move(*op));
+    }
   }
   close_current(layer.size);
 
@@ -269,63 +361,112 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
   std::vector<std::uint32_t> renumber(bases_.size(), UINT32_MAX);
   Result result;
   result.stats = stats;
-  for (auto& s : segments)
-    for (auto& p : s.pieces) {
-      if (renumber[p.base] == UINT32_MAX) {
-        renumber[p.base] = static_cast<std::uint32_t>(result.bases.size());
-        result.bases.push_back(bases_[p.base].diff_id);
-      }
-      p.base = renumber[p.base];
+  auto number = [&](std::uint32_t& base) {
+    if (renumber[base] == UINT32_MAX) {
+      renumber[base] = static_cast<std::uint32_t>(result.bases.size());
+      result.bases.push_back(bases_[base].diff_id);
     }
+    base = renumber[base];
+  };
+  for (auto& s : segments) {
+    for (auto& p : s.pieces) number(p.base);
+    for (auto& op : s.ops)
+      if (op.kind == OpKind::copy) number(op.base);
+  }
   std::vector<const DeltaLayerFile*> used(result.bases.size());
   for (std::size_t b = 0; b < bases_.size(); ++b)
     if (renumber[b] != UINT32_MAX) used[renumber[b]] = &bases_[b];
 
-  // 4. Compress each segment against its reference.
+  // 4. Write each segment: its reference, its operations, and the frame of everything else.
   std::string head(kMagic, sizeof kMagic);
   put_u8(head, kVersion);
   out(head.data(), head.size());
   ZstdCCtx cctx;
-  std::vector<char> reference, input, frame;
-  for (const Segment& s : segments) {
+  std::string reference, residual;
+  std::vector<char> frame;
+  for (Segment& s : segments) {
     throw_if_interrupted();
-    reference.resize(s.reference_bytes());
-    std::size_t at = 0;
-    for (const Piece& p : s.pieces) {
-      pread_exact(*used[p.base]->file, p.offset, p.length, reference.data() + at, "base layer");
-      at += p.length;
+    build_reference(s.pieces, used, reference, "base layer");
+    residual.clear();
+    std::uint64_t pos = s.begin;
+    auto literal = [&](std::uint64_t to) {
+      if (to <= pos) return;
+      const std::size_t at = residual.size();
+      residual.resize(at + (to - pos));
+      pread_exact(*layer.file, pos, to - pos, residual.data() + at, what);
+    };
+    for (const Op& op : s.ops) {
+      literal(op.at);
+      if (op.kind == OpKind::gzip) residual += op.raw;
+      pos = op.at + op.length;
     }
-    input.resize(s.end - s.begin);
-    pread_exact(*layer.file, s.begin, input.size(), input.data(), what);
-    frame.resize(ZSTD_compressBound(input.size()));
+    literal(s.end);
+    frame.resize(ZSTD_compressBound(residual.size()));
     ZSTD_CCtx_reset(cctx.c, ZSTD_reset_session_and_parameters);
     check_zstd(ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_compressionLevel, settings.level), "level");
-    check_zstd(ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_windowLog, static_cast<int>(window_log_for(reference.size() + input.size()))), "window");
+    check_zstd(ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_windowLog, static_cast<int>(window_log_for(reference.size() + residual.size()))), "window");
     // Long-distance matching finds the old file a few MiB back even at fast levels.
     check_zstd(ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_enableLongDistanceMatching, 1), "ldm");
     check_zstd(ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_contentSizeFlag, 1), "content size");
     if (!reference.empty()) check_zstd(ZSTD_CCtx_refPrefix(cctx.c, reference.data(), reference.size()), "prefix");
-    const std::size_t n = ZSTD_compress2(cctx.c, frame.data(), frame.size(), input.data(), input.size());
+    const std::size_t n = ZSTD_compress2(cctx.c, frame.data(), frame.size(), residual.data(), residual.size());
     check_zstd(n, "compress");
     std::string rec;
     put_u8(rec, 'S');
     put_u32(rec, static_cast<std::uint32_t>(s.pieces.size()));
     for (const Piece& p : s.pieces) {
+      put_u8(rec, static_cast<std::uint8_t>(p.kind));
       put_u32(rec, p.base);
       put_u64(rec, p.offset);
       put_u64(rec, p.length);
     }
-    put_u64(rec, input.size());
+    put_u32(rec, static_cast<std::uint32_t>(s.ops.size()));
+    for (const Op& op : s.ops) {
+      put_u8(rec, static_cast<std::uint8_t>(op.kind));
+      put_u64(rec, op.at - s.begin);
+      put_u64(rec, op.length);
+      if (op.kind == OpKind::copy) {
+        put_u32(rec, op.base);
+        put_u64(rec, op.offset);
+      } else {
+        put_u64(rec, op.raw.size());
+        put_u8(rec, static_cast<std::uint8_t>(op.recipe));
+      }
+    }
+    put_u64(rec, s.end - s.begin);
+    put_u64(rec, residual.size());
     put_u64(rec, n);
     out(rec.data(), rec.size());
     out(frame.data(), n);
+    s = Segment{};  // frees the decompressed contents it held
   }
   const char end = 'E';
   out(&end, 1);
   return result;
 }
 
+// A changed .gz file whose old and new versions both decompress, and whose new bytes one of our
+// recipes reproduces exactly, travels as its decompressed content.
 namespace {
+
+std::optional<Op> try_gzip(const DeltaLayerFile& layer, const LayerMember& m, const DeltaLayerFile& base,
+                           const LayerMember& o, const std::string& what) {
+  if (m.size < 64 || m.size > kMaxGzipMember || o.size > kMaxGzipMember) return std::nullopt;
+  char magic[2];
+  pread_exact(*layer.file, m.data_offset, 2, magic, what);
+  if (magic[0] != '\x1f' || magic[1] != '\x8b') return std::nullopt;
+  std::string gz(m.size, '\0');
+  pread_exact(*layer.file, m.data_offset, m.size, gz.data(), what);
+  auto raw = gunzip_exactly(gz, kMaxSegmentOutput / 4);
+  if (!raw) return std::nullopt;
+  std::string old(o.size, '\0');
+  pread_exact(*base.file, o.data_offset, o.size, old.data(), "base layer");
+  if (!gunzip_exactly(old, kMaxSegmentOutput / 4)) return std::nullopt;
+  const auto recipe = find_gzip_recipe(gz, *raw);
+  if (!recipe) return std::nullopt;
+  Op op{OpKind::gzip, m.data_offset, m.size, 0, 0, *recipe, std::move(*raw)};
+  return op;
+}
 
 struct PayloadReader {
   ByteStream& in;
@@ -361,57 +502,123 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
   r.exact(magic, sizeof magic);
   if (std::memcmp(magic, kMagic, sizeof kMagic) != 0) fail(Errc::bad_input, "{}: not a zstd delta payload", what);
   if (const auto v = r.u8(); v != kVersion) fail(Errc::unsupported, "{}: zstd delta payload version {} is not supported", what, v);
+  auto check_range = [&](std::uint32_t base, std::uint64_t offset, std::uint64_t length) {
+    if (base >= bases.size())
+      fail(Errc::bad_input, "{}: the delta names base layer #{}, but only {} are listed", what, base, bases.size());
+    const std::uint64_t size = bases[base].size;
+    if (offset > size || length > size - offset)
+      fail(Errc::bad_input, "{}: the delta references bytes {}..{} of base layer {}, which has only {}", what, offset,
+           offset + length, bases[base].diff_id.short_str(), size);
+  };
   ZstdDCtx dctx;
-  std::vector<char> reference, frame, output;
+  std::string reference;
+  std::vector<char> frame, residual, copy_buffer;
   std::uint64_t produced = 0;
   for (;;) {
     throw_if_interrupted();
     const auto tag = r.u8();
     if (tag == 'E') break;
     if (tag != 'S') fail(Errc::bad_input, "{}: damaged delta payload (unknown record)", what);
-    const std::uint64_t pieces = r.uint(4);
-    if (pieces > kMaxPieces) fail(Errc::bad_input, "{}: a delta segment claims {} reference pieces", what, pieces);
-    std::vector<Piece> list(pieces);
-    std::uint64_t reference_size = 0;
-    for (auto& p : list) {
+    const std::uint64_t piece_count = r.uint(4);
+    if (piece_count > kMaxPieces) fail(Errc::bad_input, "{}: a delta segment claims {} reference pieces", what, piece_count);
+    std::vector<Piece> pieces(piece_count);
+    std::uint64_t listed = 0;
+    for (auto& p : pieces) {
+      const auto kind = r.u8();
+      if (kind > 1) fail(Errc::bad_input, "{}: unknown reference kind {}", what, kind);
+      p.kind = static_cast<PieceKind>(kind);
       p.base = static_cast<std::uint32_t>(r.uint(4));
       p.offset = r.uint(8);
       p.length = r.uint(8);
-      if (p.base >= bases.size())
-        fail(Errc::bad_input, "{}: the delta names base layer #{}, but only {} are listed", what, p.base, bases.size());
-      const std::uint64_t base_size = bases[p.base].size;
-      if (p.offset > base_size || p.length > base_size - p.offset)
-        fail(Errc::bad_input, "{}: the delta references bytes {}..{} of base layer {}, which has only {}", what,
-             p.offset, p.offset + p.length, bases[p.base].diff_id.short_str(), base_size);
-      reference_size += p.length;
-      if (reference_size > kMaxSegmentReference)
+      check_range(p.base, p.offset, p.length);
+      listed += p.length;
+      if (listed > kMaxSegmentReference)
         fail(Errc::limit, "{}: a delta segment's reference exceeds {} bytes", what, kMaxSegmentReference);
     }
-    const std::uint64_t output_size = r.uint(8);
-    const std::uint64_t frame_size = r.uint(8);
-    if (output_size > kMaxSegmentOutput || output_size > declared_size - produced)
-      fail(Errc::bad_input, "{}: a delta segment claims {} bytes, more than the layer's declared size allows", what, output_size);
-    if (frame_size > ZSTD_compressBound(output_size) + 1024)
-      fail(Errc::bad_input, "{}: a delta segment's frame is larger than its output could need", what);
-    reference.resize(reference_size);
-    std::size_t at = 0;
-    for (const Piece& p : list) {
-      pread_exact(*bases[p.base].file, p.offset, p.length, reference.data() + at, "base layer");
-      at += p.length;
+    const std::uint64_t op_count = r.uint(4);
+    if (op_count > kMaxPieces) fail(Errc::bad_input, "{}: a delta segment claims {} operations", what, op_count);
+    std::vector<Op> ops(op_count);
+    std::vector<std::uint64_t> raw_lengths(op_count, 0);
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      Op& op = ops[i];
+      const auto kind = r.u8();
+      if (kind != 1 && kind != 2) fail(Errc::bad_input, "{}: unknown delta operation {}", what, kind);
+      op.kind = static_cast<OpKind>(kind);
+      op.at = r.uint(8);
+      op.length = r.uint(8);
+      if (op.kind == OpKind::copy) {
+        op.base = static_cast<std::uint32_t>(r.uint(4));
+        op.offset = r.uint(8);
+        check_range(op.base, op.offset, op.length);
+      } else {
+        raw_lengths[i] = r.uint(8);
+        op.recipe = static_cast<GzipRecipe>(r.u8());
+        if (raw_lengths[i] > kMaxSegmentOutput) fail(Errc::bad_input, "{}: a gzip operation claims {} bytes", what, raw_lengths[i]);
+      }
     }
+    const std::uint64_t output_size = r.uint(8);
+    const std::uint64_t residual_size = r.uint(8);
+    const std::uint64_t frame_size = r.uint(8);
+    if (output_size > declared_size - produced)
+      fail(Errc::bad_input, "{}: a delta segment claims {} bytes, more than the layer's declared size allows", what, output_size);
+    if (residual_size > kMaxSegmentOutput) fail(Errc::bad_input, "{}: a delta segment claims {} bytes of frame", what, residual_size);
+    if (frame_size > ZSTD_compressBound(residual_size) + 1024)
+      fail(Errc::bad_input, "{}: a delta segment's frame is larger than its content could need", what);
+    // The operations must tile the segment in order, and the literal gaps and decompressed
+    // contents must add up to exactly what the frame holds.
+    std::uint64_t pos = 0, expected_residual = 0;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
+      if (op.at < pos || op.at > output_size || op.length > output_size - op.at)
+        fail(Errc::bad_input, "{}: delta operations overlap or leave their segment", what);
+      expected_residual += (op.at - pos) + raw_lengths[i];
+      pos = op.at + op.length;
+    }
+    expected_residual += output_size - pos;
+    if (expected_residual != residual_size) fail(Errc::bad_input, "{}: a delta segment's parts do not add up", what);
+
+    build_reference(pieces, bases, reference, what);
     frame.resize(frame_size);
     r.exact(frame.data(), frame.size());
     const unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
-    if (content != output_size) fail(Errc::bad_input, "{}: a delta frame's size does not match its record", what);
-    output.resize(output_size);
+    if (content != residual_size) fail(Errc::bad_input, "{}: a delta frame's size does not match its record", what);
+    residual.resize(residual_size);
     ZSTD_DCtx_reset(dctx.d, ZSTD_reset_session_and_parameters);
     // The window a frame may ask for is bounded by what it can legitimately reach.
-    ZSTD_DCtx_setParameter(dctx.d, ZSTD_d_windowLogMax, static_cast<int>(window_log_for(reference_size + output_size)));
+    ZSTD_DCtx_setParameter(dctx.d, ZSTD_d_windowLogMax, static_cast<int>(window_log_for(reference.size() + residual_size)));
     if (!reference.empty()) check_zstd(ZSTD_DCtx_refPrefix(dctx.d, reference.data(), reference.size()), "prefix");
-    const std::size_t n = ZSTD_decompressDCtx(dctx.d, output.data(), output.size(), frame.data(), frame.size());
+    const std::size_t n = ZSTD_decompressDCtx(dctx.d, residual.data(), residual.size(), frame.data(), frame.size());
     if (ZSTD_isError(n)) fail(Errc::bad_input, "{}: damaged delta frame: {}", what, ZSTD_getErrorName(n));
-    if (n != output_size) fail(Errc::bad_input, "{}: a delta frame decoded to {} bytes, not {}", what, n, output_size);
-    out(output.data(), output.size());
+    if (n != residual_size) fail(Errc::bad_input, "{}: a delta frame decoded to {} bytes, not {}", what, n, residual_size);
+
+    std::uint64_t rpos = 0;
+    pos = 0;
+    auto literal = [&](std::uint64_t to) {
+      out(residual.data() + rpos, to - pos);
+      rpos += to - pos;
+    };
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
+      literal(op.at);
+      if (op.kind == OpKind::copy) {
+        for (std::uint64_t done = 0; done < op.length;) {
+          const std::uint64_t chunk = std::min<std::uint64_t>(op.length - done, kBlockSize);
+          copy_buffer.resize(chunk);
+          pread_exact(*bases[op.base].file, op.offset + done, chunk, copy_buffer.data(), "base layer");
+          out(copy_buffer.data(), chunk);
+          done += chunk;
+        }
+      } else {
+        const std::string gz = regzip(op.recipe, std::string_view(residual.data() + rpos, raw_lengths[i]));
+        if (gz.size() != op.length)
+          fail(Errc::bad_input, "{}: recompressing a gzip file gave {} bytes, not {} (is this machine's gzip different?)",
+               what, gz.size(), op.length);
+        out(gz.data(), gz.size());
+        rpos += raw_lengths[i];
+      }
+      pos = op.at + op.length;
+    }
+    literal(output_size);
     produced += output_size;
   }
   if (produced != declared_size)

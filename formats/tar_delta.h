@@ -1,14 +1,11 @@
 // The "zstd" delta method: a new layer tar encoded against the layers the receiver already has,
 // tar-aware. Each file of the new layer is matched with an old file (same content anywhere in the
-// base layers, else the same path, else the same name), and the new tar is cut into segments of a
-// few tens of MiB. A segment is one zstd frame whose reference prefix is the matched old files
-// (headers and data) laid out in the new file order, so unchanged and moved files cost a few
-// bytes and changed files are compressed against their old version. Bounded memory: a segment,
-// its reference and one output buffer, whatever the layer size.
-//
-// Payload layout (little-endian; see docs/delta-format.md):
-//   "DDZT" u8 version=1, then segments: u8 'S', u32 piece count, pieces {u32 base, u64 offset,
-//   u64 length}, u64 output size, u64 frame size, frame bytes; then u8 'E'.
+// base layers, else the same path, else the same name). The new tar is cut into segments of a
+// few tens of MiB; in each, unchanged file data is copied from the base by reference, a changed
+// gzip file that can be recompressed exactly travels as its decompressed content, and all the
+// rest (headers, changed files) is one zstd frame whose reference prefix is the matching old
+// headers and files, in the new order. Memory is bounded by the segment size, whatever the
+// layer size. docs/delta-format.md gives the byte layout.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +44,7 @@ struct TarDeltaStats {
   std::uint64_t path_bytes = 0;      // changed files matched by path
   std::uint64_t name_bytes = 0;      // matched by file name elsewhere
   std::uint64_t unmatched_bytes = 0;
+  std::uint64_t gzip_bytes = 0;      // changed .gz files that travel decompressed
 };
 
 class TarDeltaEncoder {

@@ -69,22 +69,10 @@ Inventory Inventory::from_json(const nlohmann::json& j, const Limits& limits, co
 }
 
 Inventory Inventory::load(const std::string& path, const Limits& limits) {
-  auto fd = std::make_shared<UniqueFd>(open_for_reading(path));
-  FileRangeStream bytes(fd, 0, limits.max_json_bytes + 1, "inventory " + path);
-  std::string text;
-  std::vector<char> buffer(kBlockSize);
-  for (;;) {
-    std::size_t n = 0;
-    try {
-      n = bytes.read(buffer.data(), buffer.size());
-    } catch (const Error&) {
-      break;  // a short file ends the range early: that is its end
-    }
-    if (n == 0) break;
-    text.append(buffer.data(), n);
-    if (text.size() > limits.max_json_bytes) fail(Errc::limit, "inventory {} is larger than {} bytes", path, limits.max_json_bytes);
-  }
-  return from_json(parse_json_limited(text, limits, "inventory " + path), limits, "inventory " + path);
+  const std::string what = "inventory " + path;
+  SequentialFdStream in(open_for_reading(path), what);
+  const std::string text = read_capped(in, limits.max_json_bytes, what);
+  return from_json(parse_json_limited(text, limits, what), limits, what);
 }
 
 namespace {
@@ -99,6 +87,8 @@ class BaseCollector : public OutputStore {
     image_.name = source_;
   }
   bool fetch_callback(const Digest& d) override {
+    // Before the config arrives the question is about an index's manifest: always wanted.
+    if (image_.diff_ids.empty()) return true;
     return wanted_ != nullptr && wanted_->count(d) > 0 && spooled_->count(d) == 0;
   }
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {

@@ -1,0 +1,83 @@
+#include "formats/gzip_reproduction.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "pipeline/byte_stream.h"
+#include "pipeline/error.h"
+#include "pipeline/subprocess.h"
+
+namespace dd {
+
+std::optional<std::string> gunzip_exactly(std::string_view gz, std::size_t cap) {
+  if (gz.size() < 18 || static_cast<unsigned char>(gz[0]) != 0x1f || static_cast<unsigned char>(gz[1]) != 0x8b)
+    return std::nullopt;
+  z_stream z{};
+  if (inflateInit2(&z, 16 + 15) != Z_OK) return std::nullopt;
+  std::string out;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  z.avail_in = static_cast<uInt>(gz.size());
+  int rc = Z_OK;
+  char buffer[64 * 1024];
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof buffer;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof buffer - z.avail_out);
+    if (out.size() > cap) rc = Z_MEM_ERROR;
+  }
+  const bool whole = rc == Z_STREAM_END && z.avail_in == 0;  // one member, nothing after it
+  inflateEnd(&z);
+  if (!whole) return std::nullopt;
+  return out;
+}
+
+namespace {
+
+std::string zlib_9(std::string_view raw) {
+  z_stream z{};
+  // windowBits 15 + 16: a gzip wrapper with no name and time 0, as gzip -n writes.
+  if (deflateInit2(&z, 9, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) != Z_OK) fail(Errc::internal, "zlib init");
+  std::string out(deflateBound(&z, raw.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+  z.avail_in = static_cast<uInt>(raw.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) fail(Errc::internal, "zlib deflate failed");
+  return out;
+}
+
+std::string gnu_gzip_9(std::string_view raw) {
+  // The content goes in through an anonymous memory file: no pipe to feed while reading.
+  UniqueFd in(::memfd_create("docker_delta-gzip", MFD_CLOEXEC));
+  if (!in) fail_errno("memfd_create");
+  write_all(in.get(), raw.data(), raw.size(), "gzip input");
+  if (::lseek(in.get(), 0, SEEK_SET) != 0) fail_errno("gzip input");
+  std::string out;
+  run_program({{"gzip", "-9", "-n", "-c"}, in.get(), -1, [&](const char* p, std::size_t n) { out.append(p, n); }}, "gzip");
+  return out;
+}
+
+}  // namespace
+
+std::optional<GzipRecipe> find_gzip_recipe(std::string_view gz, std::string_view raw) {
+  // gzip -n writes a 10-byte header with no name and time 0; others carry bytes we do not rebuild.
+  if (gz.size() < 10 || gz[3] != 0 || gz.substr(4, 4) != std::string_view("\0\0\0\0", 4)) return std::nullopt;
+  if (zlib_9(raw) == gz) return GzipRecipe::zlib_9;
+  if (gnu_gzip_9(raw) == gz) return GzipRecipe::gnu_gzip_9;
+  return std::nullopt;
+}
+
+std::string regzip(GzipRecipe recipe, std::string_view raw) {
+  switch (recipe) {
+    case GzipRecipe::zlib_9: return zlib_9(raw);
+    case GzipRecipe::gnu_gzip_9: return gnu_gzip_9(raw);
+  }
+  fail(Errc::unsupported, "unknown gzip recipe {}", static_cast<int>(recipe));
+}
+
+}  // namespace dd
