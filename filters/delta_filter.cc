@@ -62,7 +62,7 @@ class DeltaFilter : public Filter {
     const std::string what = fmt::format("layer {}/{} {}", info.index + 1, info.count, info.diff_id.short_str());
     std::optional<LayerPayload> delta;
     try {
-      layer.index = std::make_shared<LayerTarIndex>(index_layer_tar(*layer.file, layer.size, ctx_.limits, what));
+      layer.index = std::make_shared<LayerTarIndex>(index_layer_tar(*layer.file, 0, layer.size, ctx_.limits, what));
       if (encoder().bases().empty()) throw Error(Errc::not_found, "no base layers");
       delta = make_delta(layer, what);
     } catch (const Error& e) {

@@ -37,7 +37,7 @@ Shipping parse_shipping(const std::string& s) {
 }
 
 std::uint64_t size_field(const nlohmann::json& j, const char* key, std::uint64_t max, const std::string& where) {
-  if (!j.contains(key) || !j[key].is_number_unsigned())
+  if (!j.contains(key) || !j[key].is_number_integer() || (!j[key].is_number_unsigned() && j[key].get<std::int64_t>() < 0))
     fail(Errc::bad_input, "package header: {} has no valid '{}'", where, key);
   const auto v = j[key].get<std::uint64_t>();
   if (v > max) fail(Errc::bad_input, "package header: {} claims {} = {}, beyond any real image", where, key, v);

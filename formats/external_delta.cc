@@ -1,5 +1,6 @@
 #include "formats/external_delta.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,17 +23,31 @@ void rewind(int fd) {
   if (::lseek(fd, 0, SEEK_SET) != 0) fail_errno("rewinding a temporary file");
 }
 
+// The programs take whole files: a layer that is a stretch of a bigger file is copied out first.
+DeltaLayerFile standalone(const DeltaLayerFile& f) {
+  if (f.offset == 0) {
+    struct stat st{};
+    if (::fstat(f.file->get(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) == f.size) return f;
+  }
+  auto copy = std::make_shared<UniqueFd>(make_unlinked_temp_file(RunContext{}));
+  FileRangeStream bytes(f.file, f.offset, f.size, "layer " + f.diff_id.short_str());
+  copy_stream(bytes, [&](const char* p, std::size_t n) { write_all(copy->get(), p, n, "temporary layer file"); });
+  return DeltaLayerFile{f.diff_id, copy, f.size, f.index, 0};
+}
+
 }  // namespace
 
-void xdelta3_encode(const DeltaLayerFile& base, const DeltaLayerFile& layer, int payload_fd) {
+void xdelta3_encode(const DeltaLayerFile& given_base, const DeltaLayerFile& layer, int payload_fd) {
+  const DeltaLayerFile base = standalone(given_base);
   rewind(layer.file->get());
   run_program({{"xdelta3", "-e", "-9", "-c", "-B", source_window(base.size), "-s", fd_path(base.file->get())},
                layer.file->get(), payload_fd, nullptr},
               "xdelta3");
 }
 
-void xdelta3_decode(int payload_fd, const DeltaLayerFile& base, std::uint64_t declared_size,
+void xdelta3_decode(int payload_fd, const DeltaLayerFile& given_base, std::uint64_t declared_size,
                     const std::function<void(const char*, std::size_t)>& out, const std::string& what) {
+  const DeltaLayerFile base = standalone(given_base);
   rewind(payload_fd);
   std::uint64_t produced = 0;
   run_program({{"xdelta3", "-d", "-c", "-B", source_window(base.size), "-s", fd_path(base.file->get())},
@@ -48,14 +63,16 @@ void xdelta3_decode(int payload_fd, const DeltaLayerFile& base, std::uint64_t de
     fail(Errc::bad_input, "{}: the xdelta3 payload rebuilt {} bytes, but the layer has {}", what, produced, declared_size);
 }
 
-void bsdiff_encode(const DeltaLayerFile& base, const DeltaLayerFile& layer, int payload_fd) {
+void bsdiff_encode(const DeltaLayerFile& given_base, const DeltaLayerFile& layer, int payload_fd) {
+  const DeltaLayerFile base = standalone(given_base);
   run_program({{"bsdiff", fd_path(base.file->get()), fd_path(layer.file->get()), fd_path(payload_fd)}, -1, -1,
                [](const char*, std::size_t) {}},
               "bsdiff");
 }
 
-void bsdiff_decode(int payload_fd, const DeltaLayerFile& base, std::uint64_t declared_size, const RunContext& ctx,
+void bsdiff_decode(int payload_fd, const DeltaLayerFile& given_base, std::uint64_t declared_size, const RunContext& ctx,
                    const std::function<void(const char*, std::size_t)>& out, const std::string& what) {
+  const DeltaLayerFile base = standalone(given_base);
   // Header: "BSDIFF40", then three 8-byte sign-magnitude little-endian numbers; the third is the
   // size of the new file, which bspatch allocates in one piece.
   unsigned char header[32];

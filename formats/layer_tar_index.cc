@@ -8,10 +8,12 @@
 
 namespace dd {
 
-LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t size, const Limits& limits, const std::string& what) {
+LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t offset, std::uint64_t size, const Limits& limits,
+                              const std::string& what) {
   // libarchive reads through its own descriptor so the caller's file offset is left alone.
   UniqueFd fd(::dup(file.get()));
-  if (!fd || ::lseek(fd.get(), 0, SEEK_SET) != 0) fail_errno(what);
+  // Offsets libarchive reports are then relative to the layer's start.
+  if (!fd || ::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) != static_cast<off_t>(offset)) fail_errno(what);
   archive* a = archive_read_new();
   struct Free {
     archive* a;
@@ -28,6 +30,8 @@ LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t size, const Li
     archive_entry* e = nullptr;
     const int rc = archive_read_next_header(a, &e);
     if (rc == ARCHIVE_EOF) break;
+    if (static_cast<std::uint64_t>(archive_filter_bytes(a, 0)) > size)
+      fail(Errc::bad_input, "{} has no end-of-archive marker within its {} bytes", what, size);
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
       fail(Errc::bad_input, "{} is truncated or damaged: {}", what, archive_error_string(a));
     if (index.members.size() >= limits.max_archive_members)

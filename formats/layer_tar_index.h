@@ -28,8 +28,9 @@ struct LayerTarIndex {
   std::uint64_t size = 0;            // of the whole tar
 };
 
-// Reads the headers of the tar in `file` (`size` bytes). A damaged tar is Errc::bad_input
+// Reads the headers of the tar in `file` (`size` bytes from `offset`). A damaged tar is Errc::bad_input
 // naming `what`; more members than the limits allow is Errc::limit.
-LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t size, const Limits& limits, const std::string& what);
+LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t offset, std::uint64_t size, const Limits& limits,
+                              const std::string& what);
 
 }  // namespace dd

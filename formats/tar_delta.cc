@@ -42,12 +42,12 @@ void pread_exact(const UniqueFd& fd, std::uint64_t offset, std::uint64_t length,
   }
 }
 
-Digest hash_range(const UniqueFd& fd, std::uint64_t offset, std::uint64_t length, const std::string& what) {
+Digest hash_range(const DeltaLayerFile& f, std::uint64_t offset, std::uint64_t length, const std::string& what) {
   Hasher h;
   std::vector<char> buffer(std::min<std::uint64_t>(length, kBlockSize));
   while (length > 0) {
     const std::uint64_t n = std::min<std::uint64_t>(length, buffer.size());
-    pread_exact(fd, offset, n, buffer.data(), what);
+    f.read(offset, n, buffer.data(), what);
     h.update(buffer.data(), n);
     offset += n;
     length -= n;
@@ -113,17 +113,17 @@ void build_reference(const std::vector<Piece>& pieces, const Base& bases, std::s
   reference.clear();
   std::string compressed;
   for (const Piece& p : pieces) {
-    const UniqueFd& file = [&]() -> const UniqueFd& {
-      if constexpr (std::is_pointer_v<typename Base::value_type>) return *bases[p.base]->file;
-      else return *bases[p.base].file;
+    const DeltaLayerFile& file = [&]() -> const DeltaLayerFile& {
+      if constexpr (std::is_pointer_v<typename Base::value_type>) return *bases[p.base];
+      else return bases[p.base];
     }();
     if (p.kind == PieceKind::raw) {
       const std::size_t at = reference.size();
       reference.resize(at + p.length);
-      pread_exact(file, p.offset, p.length, reference.data() + at, what);
+      file.read(p.offset, p.length, reference.data() + at, what);
     } else {
       compressed.resize(p.length);
-      pread_exact(file, p.offset, p.length, compressed.data(), what);
+      file.read(p.offset, p.length, compressed.data(), what);
       const auto raw = gunzip_exactly(compressed, kMaxSegmentReference - reference.size());
       if (!raw) fail(Errc::bad_input, "{}: a delta reference is not a gzip file it can decompress", what);
       reference += *raw;
@@ -158,6 +158,11 @@ void check_zstd(std::size_t rc, const char* what) {
 
 
 // Where every file of the base layers is, by size, path and name; content hashes on demand.
+void DeltaLayerFile::read(std::uint64_t at, std::uint64_t length, char* out, const std::string& what) const {
+  if (at > size || length > size - at) fail(Errc::internal, "{}: read past the end of layer {}", what, diff_id.short_str());
+  pread_exact(*file, offset + at, length, out, what);
+}
+
 struct TarDeltaEncoder::Catalogue {
   struct Ref {
     std::uint32_t base;
@@ -203,7 +208,7 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
     auto it = cat.hashes.find(key);
     if (it == cat.hashes.end()) {
       const LayerMember& m = bases_[r.base].index->members[r.member];
-      it = cat.hashes.emplace(key, hash_range(*bases_[r.base].file, m.data_offset, m.size, "base layer")).first;
+      it = cat.hashes.emplace(key, hash_range(bases_[r.base], m.data_offset, m.size, "base layer")).first;
     }
     return it->second;
   };
@@ -218,7 +223,7 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
     if (!m.regular || m.size == 0) continue;
     std::optional<Digest> own;
     auto same_content = [&](Catalogue::Ref r) {
-      if (!own) own = hash_range(*layer.file, m.data_offset, m.size, what);
+      if (!own) own = hash_range(layer, m.data_offset, m.size, what);
       return base_hash(r) == *own;
     };
     auto path_it = cat.by_path.find(m.path);
@@ -393,7 +398,7 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
       if (to <= pos) return;
       const std::size_t at = residual.size();
       residual.resize(at + (to - pos));
-      pread_exact(*layer.file, pos, to - pos, residual.data() + at, what);
+      layer.read(pos, to - pos, residual.data() + at, what);
     };
     for (const Op& op : s.ops) {
       literal(op.at);
@@ -453,14 +458,14 @@ std::optional<Op> try_gzip(const DeltaLayerFile& layer, const LayerMember& m, co
                            const LayerMember& o, const std::string& what) {
   if (m.size < 64 || m.size > kMaxGzipMember || o.size > kMaxGzipMember) return std::nullopt;
   char magic[2];
-  pread_exact(*layer.file, m.data_offset, 2, magic, what);
+  layer.read(m.data_offset, 2, magic, what);
   if (magic[0] != '\x1f' || magic[1] != '\x8b') return std::nullopt;
   std::string gz(m.size, '\0');
-  pread_exact(*layer.file, m.data_offset, m.size, gz.data(), what);
+  layer.read(m.data_offset, m.size, gz.data(), what);
   auto raw = gunzip_exactly(gz, kMaxSegmentOutput / 4);
   if (!raw) return std::nullopt;
   std::string old(o.size, '\0');
-  pread_exact(*base.file, o.data_offset, o.size, old.data(), "base layer");
+  base.read(o.data_offset, o.size, old.data(), "base layer");
   if (!gunzip_exactly(old, kMaxSegmentOutput / 4)) return std::nullopt;
   const auto recipe = find_gzip_recipe(gz, *raw);
   if (!recipe) return std::nullopt;
@@ -604,7 +609,7 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
         for (std::uint64_t done = 0; done < op.length;) {
           const std::uint64_t chunk = std::min<std::uint64_t>(op.length - done, kBlockSize);
           copy_buffer.resize(chunk);
-          pread_exact(*bases[op.base].file, op.offset + done, chunk, copy_buffer.data(), "base layer");
+          bases[op.base].read(op.offset + done, chunk, copy_buffer.data(), "base layer");
           out(copy_buffer.data(), chunk);
           done += chunk;
         }

@@ -122,12 +122,13 @@ class DeltaInput : public InputStore {
       return;
     }
     std::shared_ptr<UniqueFd> file;
-    std::uint64_t size = 0;
+    std::uint64_t offset = 0, size = 0;
     if (l.shipping == Shipping::reused) {
       const DeltaLayerFile& base = ctx_.receiver->bases->layer(l.diff_id);
       if (l.size && *l.size != base.size)
         fail(Errc::bad_input, "{}: the base's layer has {} bytes, the package says {}", what, base.size, *l.size);
       file = base.file;
+      offset = base.offset;
       size = base.size;
       log::verbose("{}: from the base", what);
     } else {
@@ -136,7 +137,7 @@ class DeltaInput : public InputStore {
     }
     info.stored = Descriptor{media_type::kOciLayer, l.diff_id, size, {}, {}};
     info.source = info.stored;
-    VerifiedLayerBody body(std::make_unique<FileRangeStream>(file, 0, size, what), info, ctx_.limits, ctx_.progress);
+    VerifiedLayerBody body(std::make_unique<FileRangeStream>(file, offset, size, what), info, ctx_.limits, ctx_.progress);
     data.body = &body;
     first.process_image_element(ElementType::layer, l.diff_id.str(), data);
     body.drain_and_verify();

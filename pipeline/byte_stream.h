@@ -61,6 +61,10 @@ class FileRangeStream : public ByteStream {
   FileRangeStream(std::shared_ptr<UniqueFd> file, std::uint64_t offset, std::uint64_t length,
                   std::string what);
   std::size_t read(char* buffer, std::size_t size) override;
+  // Where the unread rest of the range lies.
+  const std::shared_ptr<UniqueFd>& file() const { return file_; }
+  std::uint64_t offset() const { return offset_; }
+  std::uint64_t remaining() const { return remaining_; }
 
  private:
   std::shared_ptr<UniqueFd> file_;

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "formats/compression.h"
@@ -44,6 +45,15 @@ class LayerBody {
   virtual ByteStream& stored() = 0;
   virtual ByteStream& uncompressed() = 0;
   virtual void drain_and_verify() = 0;
+  // When the source holds the layer uncompressed as one stretch of a file, that stretch, so a
+  // stage that needs random access can use it in place instead of copying it. Only before the
+  // body is read, and unverified: drain_and_verify() still checks the bytes.
+  struct FileSlice {
+    std::shared_ptr<UniqueFd> file;
+    std::uint64_t offset = 0;
+    std::uint64_t size = 0;
+  };
+  virtual std::optional<FileSlice> plain_file() const { return std::nullopt; }
 };
 
 // A layer already encoded for a delta package by the delta filter: a payload in a temporary

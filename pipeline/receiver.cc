@@ -101,13 +101,21 @@ class BaseCollector : public OutputStore {
     const LayerInfo& info = *data.layer;
     image_.sizes.push_back(info.compression == Compression::none ? info.stored.size : std::nullopt);
     if (data.body == nullptr || spooled_->count(info.diff_id)) return;
+    // A layer stored uncompressed in a file (a docker archive) is used where it lies, once its
+    // bytes have been read and checked; anything else is decompressed into a temporary file.
+    if (auto slice = data.body->plain_file()) {
+      data.body->drain_and_verify();
+      log::verbose("base {}: layer {} used in place", source_, info.diff_id.short_str());
+      spooled_->emplace(info.diff_id, DeltaLayerFile{info.diff_id, slice->file, slice->size, nullptr, slice->offset});
+      return;
+    }
     auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
     const std::uint64_t size = copy_stream(data.body->uncompressed(), [&](const char* p, std::size_t n) {
       write_all(fd->get(), p, n, "temporary base layer");
     });
     data.body->drain_and_verify();
     log::verbose("base {}: holding layer {} ({} bytes) for deltas", source_, info.diff_id.short_str(), size);
-    spooled_->emplace(info.diff_id, DeltaLayerFile{info.diff_id, fd, size, nullptr});
+    spooled_->emplace(info.diff_id, DeltaLayerFile{info.diff_id, fd, size, nullptr, 0});
   }
   void finalize() override {}
   nlohmann::json result() const override { return {}; }
@@ -171,7 +179,7 @@ std::vector<DeltaLayerFile> BaseImages::all_layers() {
   for (const auto& d : order) {
     DeltaLayerFile& f = spooled_.at(d);
     if (!f.index)
-      f.index = std::make_shared<LayerTarIndex>(index_layer_tar(*f.file, f.size, ctx_.limits, "base layer " + d.short_str()));
+      f.index = std::make_shared<LayerTarIndex>(index_layer_tar(*f.file, f.offset, f.size, ctx_.limits, "base layer " + d.short_str()));
     out.push_back(f);
   }
   return out;

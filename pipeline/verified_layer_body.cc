@@ -92,6 +92,13 @@ ByteStream& VerifiedLayerBody::uncompressed() {
   return *head_;
 }
 
+std::optional<LayerBody::FileSlice> VerifiedLayerBody::plain_file() const {
+  if (head_ != nullptr || info_.compression != Compression::none) return std::nullopt;
+  const auto* range = dynamic_cast<const FileRangeStream*>(raw_.get());
+  if (range == nullptr) return std::nullopt;
+  return FileSlice{range->file(), range->offset(), range->remaining()};
+}
+
 void VerifiedLayerBody::drain_and_verify() {
   if (head_ == nullptr) stored();
   drain(*head_);

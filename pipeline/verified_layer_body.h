@@ -21,6 +21,7 @@ class VerifiedLayerBody : public LayerBody {
   ByteStream& stored() override;
   ByteStream& uncompressed() override;
   void drain_and_verify() override;
+  std::optional<FileSlice> plain_file() const override;
 
  private:
   ByteStream& checked_stored_bytes();
