@@ -196,14 +196,14 @@ int run_info(const std::string& path, const GlobalFlags& global) {
   const PackageHeader h = read_header(path);
   bool known = false;
   const std::uint64_t image = image_bytes(h, known);
-  const std::uint64_t package = h.payload_bytes();
+  const std::uint64_t package = h.prefix_bytes + h.payload_bytes();
   std::map<std::string, int> counts;
   for (const auto& l : h.layers) counts[std::string(to_string(l.shipping))]++;
   if (global.json) {
     nlohmann::ordered_json j = h.to_json();
     j.erase("layers");
     j["summary"] = {{"layers", h.layers.size()}, {"reused", counts["reused"]}, {"delta", counts["delta"]},
-                    {"full", counts["full"]}, {"payload_bytes", package}, {"base_layers", h.base_layers.size()}};
+                    {"full", counts["full"]}, {"package_bytes", package}, {"base_layers", h.base_layers.size()}};
     if (known) j["summary"]["image_bytes"] = image;
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -215,10 +215,11 @@ int run_info(const std::string& path, const GlobalFlags& global) {
   std::cout << fmt::format("platform     {}\n", h.platform);
   std::cout << fmt::format("layers       {} ({} reused, {} delta, {} whole)\n", h.layers.size(), counts["reused"],
                            counts["delta"], counts["full"]);
-  std::cout << fmt::format("payloads     {}\n", human_bytes(package));
+  std::cout << fmt::format("size         {} (header {}, payloads {})\n", human_bytes(package), human_bytes(h.prefix_bytes),
+                           human_bytes(h.payload_bytes()));
   if (known && image > 0)
-    std::cout << fmt::format("saving       {:.1f}% of the image's {} as its source stored it\n",
-                             100.0 - 100.0 * double(package) / double(image), human_bytes(image));
+    std::cout << fmt::format("versus image {:.1f}% of its {} as the source stored it\n",
+                             100.0 * double(package) / double(image), human_bytes(image));
   std::cout << fmt::format("needs        {} base layer(s){}\n", h.base_layers.size(), h.base_layers.empty() ? "" : ":");
   for (const auto& b : h.base_layers) std::cout << fmt::format("  {}  {}\n", b.diff_id.str(), b.image);
   return 0;

@@ -238,7 +238,9 @@ PackageHeader read_package_header(ByteStream& in, const Limits& limits, const st
   std::string hex;
   for (unsigned char c : digest) hex += fmt::format("{:02x}", c);
   if (hex != actual.hex()) fail(Errc::integrity, "{}: the package header is damaged (its checksum does not match)", what);
-  return parse_package_header(parse_json_limited(json, limits, what + " header"), limits);
+  PackageHeader header = parse_package_header(parse_json_limited(json, limits, what + " header"), limits);
+  header.prefix_bytes = kPackagePreambleBytes + length + sizeof digest;
+  return header;
 }
 
 }  // namespace dd

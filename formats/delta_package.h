@@ -55,6 +55,8 @@ struct PackageHeader {
   std::vector<PackageLayer> layers;
   std::vector<PackageBaseLayer> base_layers;  // every layer the receiver must already have
 
+  std::uint64_t prefix_bytes = 0;  // preamble, header and its digest, as read
+
   std::uint64_t payload_bytes() const;
   nlohmann::ordered_json to_json() const;
 };

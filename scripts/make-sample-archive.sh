@@ -3,9 +3,9 @@
 # message file), a config and a docker-save manifest.json, packed as a docker archive. Everything
 # is fixed (timestamps, owners, order), so the image ID is the same on every machine with the
 # same busybox-static package.
-#   make-sample-archive.sh OUT.tar [MESSAGE]
+#   make-sample-archive.sh OUT.tar [MESSAGE [TAG]]
 set -euo pipefail
-out=$1; message=${2:-hello from the docker_delta sample}
+out=$1; message=${2:-hello from the docker_delta sample}; tag=${3:-localhost/sample:v1}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 deterministic_tar() { tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner --format=posix \
   --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -cf "$@"; }
@@ -26,7 +26,7 @@ config=$(printf '{"architecture":"%s","os":"linux","config":{"Cmd":["/bin/busybo
   "$(dpkg --print-architecture)" "$(IFS=,; echo "${diff_ids[*]}")")
 config_sum=$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)
 printf '%s' "$config" > "$work/image/$config_sum.json"
-printf '[{"Config":"%s.json","RepoTags":["localhost/sample:v1"],"Layers":[%s]}]' "$config_sum" "$(IFS=,; echo "${layers[*]}")" \
+printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":[%s]}]' "$config_sum" "$tag" "$(IFS=,; echo "${layers[*]}")" \
   > "$work/image/manifest.json"
 deterministic_tar "$out" -C "$work/image" .
 echo "sample image sha256:$config_sum written to $out"
