@@ -64,6 +64,53 @@ std::string gnu_gzip_9(std::string_view raw) {
 
 }  // namespace
 
+namespace {
+
+// gzip given several files writes one member per file, back to back.
+std::string gnu_gzip_9_batch(const std::vector<std::string_view>& raws) {
+  std::vector<UniqueFd> inputs;
+  std::vector<std::string> argv{"gzip", "-9", "-n", "-c"};
+  for (const auto raw : raws) {
+    UniqueFd in(::memfd_create("docker_delta-gzip", MFD_CLOEXEC));
+    if (!in) fail_errno("memfd_create");
+    write_all(in.get(), raw.data(), raw.size(), "gzip input");
+    argv.push_back(fd_path(in.get()));
+    inputs.push_back(std::move(in));
+  }
+  std::string out;
+  run_program({argv, -1, -1, [&](const char* p, std::size_t n) { out.append(p, n); }}, "gzip");
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> regzip_many(GzipRecipe recipe, const std::vector<std::string_view>& raws,
+                                     const std::vector<std::uint64_t>& expected) {
+  std::vector<std::string> out;
+  if (recipe != GzipRecipe::gnu_gzip_9) {
+    for (const auto raw : raws) out.push_back(regzip(recipe, raw));
+  } else {
+    // Batches keep the open descriptors and the argument list modest.
+    constexpr std::size_t kBatch = 64;
+    for (std::size_t first = 0; first < raws.size(); first += kBatch) {
+      const std::size_t last = std::min(raws.size(), first + kBatch);
+      const std::string all = gnu_gzip_9_batch({raws.begin() + first, raws.begin() + last});
+      std::size_t at = 0;
+      for (std::size_t i = first; i < last; ++i) {
+        if (expected[i] > all.size() - at) break;
+        out.push_back(all.substr(at, expected[i]));
+        at += expected[i];
+      }
+      if (at != all.size() || out.size() != last)
+        fail(Errc::bad_input, "recompressing gzip files with this machine's gzip did not reproduce them (another gzip version?)");
+    }
+  }
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (out[i].size() != expected[i])
+      fail(Errc::bad_input, "recompressing a gzip file gave {} bytes, not {} (another gzip version?)", out[i].size(), expected[i]);
+  return out;
+}
+
 std::optional<GzipRecipe> find_gzip_recipe(std::string_view gz, std::string_view raw) {
   // gzip -n writes a 10-byte header with no name and time 0; others carry bytes we do not rebuild.
   if (gz.size() < 10 || gz[3] != 0 || gz.substr(4, 4) != std::string_view("\0\0\0\0", 4)) return std::nullopt;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dd {
 
@@ -25,5 +26,10 @@ std::optional<GzipRecipe> find_gzip_recipe(std::string_view gz, std::string_view
 
 // Compresses `raw` with `recipe`. Errc::unsupported for an unknown recipe.
 std::string regzip(GzipRecipe recipe, std::string_view raw);
+
+// Compresses many contents with one recipe; the gzip program runs once for all of them, its
+// output cut at the `expected` sizes. Errc::bad_input when the sizes do not come out as expected.
+std::vector<std::string> regzip_many(GzipRecipe recipe, const std::vector<std::string_view>& raws,
+                                     const std::vector<std::uint64_t>& expected);
 
 }  // namespace dd

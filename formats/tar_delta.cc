@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <future>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -596,6 +597,48 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     if (ZSTD_isError(n)) fail(Errc::bad_input, "{}: damaged delta frame: {}", what, ZSTD_getErrorName(n));
     if (n != residual_size) fail(Errc::bad_input, "{}: a delta frame decoded to {} bytes, not {}", what, n, residual_size);
 
+    // Recompress the segment's gzip files first, on two threads: they are the slow part of a
+    // segment (gzip -9), and independent of each other.
+    std::vector<std::uint64_t> content_at(ops.size(), 0);
+    for (std::uint64_t i = 0, at = 0, prev = 0; i < ops.size(); ++i) {
+      at += ops[i].at - prev;
+      content_at[i] = at;
+      at += raw_lengths[i];
+      prev = ops[i].at + ops[i].length;
+    }
+    std::vector<std::string> gz(ops.size());
+    // Each half of the gzip files, one recipe at a time, in one batch per recipe.
+    auto recompress = [&](std::size_t half) {
+      for (const GzipRecipe recipe : {GzipRecipe::zlib_9, GzipRecipe::gnu_gzip_9}) {
+        std::vector<std::size_t> index;
+        std::vector<std::string_view> raws;
+        std::vector<std::uint64_t> expected;
+        for (std::size_t i = 0, n = 0; i < ops.size(); ++i) {
+          if (ops[i].kind != OpKind::gzip || ops[i].recipe != recipe || n++ % 2 != half) continue;
+          index.push_back(i);
+          raws.emplace_back(residual.data() + content_at[i], raw_lengths[i]);
+          expected.push_back(ops[i].length);
+        }
+        if (index.empty()) continue;
+        auto made = regzip_many(recipe, raws, expected);
+        for (std::size_t k = 0; k < index.size(); ++k) gz[index[k]] = std::move(made[k]);
+      }
+    };
+    for (const Op& op : ops)
+      if (op.kind == OpKind::gzip && op.recipe != GzipRecipe::zlib_9 && op.recipe != GzipRecipe::gnu_gzip_9)
+        fail(Errc::unsupported, "{}: unknown gzip recipe {}", what, static_cast<int>(op.recipe));
+    {
+      auto other = std::async(std::launch::async, recompress, 1);
+      std::exception_ptr mine;
+      try {
+        recompress(0);
+      } catch (...) {
+        mine = std::current_exception();
+      }
+      other.get();  // rethrows the other thread's failure
+      if (mine) std::rethrow_exception(mine);
+    }
+
     std::uint64_t rpos = 0;
     pos = 0;
     auto literal = [&](std::uint64_t to) {
@@ -614,11 +657,7 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
           done += chunk;
         }
       } else {
-        const std::string gz = regzip(op.recipe, std::string_view(residual.data() + rpos, raw_lengths[i]));
-        if (gz.size() != op.length)
-          fail(Errc::bad_input, "{}: recompressing a gzip file gave {} bytes, not {} (is this machine's gzip different?)",
-               what, gz.size(), op.length);
-        out(gz.data(), gz.size());
+        out(gz[i].data(), gz[i].size());
         rpos += raw_lengths[i];
       }
       pos = op.at + op.length;

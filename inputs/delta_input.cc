@@ -14,6 +14,7 @@
 #include "pipeline/error.h"
 #include "pipeline/interruption.h"
 #include "pipeline/log.h"
+#include "pipeline/producer_stream.h"
 #include "pipeline/progress.h"
 #include "pipeline/receiver.h"
 #include "pipeline/temp_file.h"
@@ -24,11 +25,11 @@ namespace {
 
 // Stops with Errc::bad_input once more than `cap` bytes pass: decoders never write more than
 // the header declared.
-ByteSink capped_sink(int fd, std::uint64_t cap, std::uint64_t& written, const std::string& what) {
-  return [fd, cap, &written, what](const char* p, std::size_t n) {
+ByteSink capped_sink(const ByteSink& out, std::uint64_t cap, std::uint64_t& written, const std::string& what) {
+  return [&out, cap, &written, what](const char* p, std::size_t n) {
     written += n;
     if (written > cap) fail(Errc::bad_input, "{} expands beyond its declared {} bytes", what, cap);
-    write_all(fd, p, n, "temporary layer file");
+    out(p, n);
   };
 }
 
@@ -121,23 +122,25 @@ class DeltaInput : public InputStore {
       first.process_image_element(ElementType::layer, l.diff_id.str(), data);
       return;
     }
-    std::shared_ptr<UniqueFd> file;
-    std::uint64_t offset = 0, size = 0;
+    std::unique_ptr<ByteStream> bytes;
+    std::uint64_t size = 0;
     if (l.shipping == Shipping::reused) {
       const DeltaLayerFile& base = ctx_.receiver->bases->layer(l.diff_id);
       if (l.size && *l.size != base.size)
         fail(Errc::bad_input, "{}: the base's layer has {} bytes, the package says {}", what, base.size, *l.size);
-      file = base.file;
-      offset = base.offset;
+      bytes = std::make_unique<FileRangeStream>(base.file, base.offset, base.size, what);
       size = base.size;
       log::verbose("{}: from the base", what);
     } else {
-      file = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
-      size = decode(l, payload, file->get(), what);
+      // Decoded on another thread straight into whoever reads the body: no temporary copy of
+      // the layer, and decoding overlaps with writing the output.
+      size = *l.size;
+      bytes = std::make_unique<ProducerStream>(
+          [this, &l, payload, what](const ByteSink& out) { decode(l, payload, out, what); });
     }
     info.stored = Descriptor{media_type::kOciLayer, l.diff_id, size, {}, {}};
     info.source = info.stored;
-    VerifiedLayerBody body(std::make_unique<FileRangeStream>(file, offset, size, what), info, ctx_.limits, ctx_.progress);
+    VerifiedLayerBody body(std::move(bytes), info, ctx_.limits, ctx_.progress);
     data.body = &body;
     first.process_image_element(ElementType::layer, l.diff_id.str(), data);
     body.drain_and_verify();
@@ -162,20 +165,20 @@ class DeltaInput : public InputStore {
     return fd;
   }
 
-  std::uint64_t decode(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload, int out, const std::string& what) {
+  void decode(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload, const ByteSink& out,
+              const std::string& what) {
     const std::uint64_t declared = *l.size;
     std::uint64_t written = 0;
     const ByteSink sink = capped_sink(out, declared, written, what);
     if (l.shipping == Shipping::full) {
       auto raw = std::make_unique<FileRangeStream>(payload, 0, l.payload_size, what);
-      std::unique_ptr<ByteStream> plain;
-      if (l.compression == Compression::bzip2 || l.compression == Compression::xz)
-        plain = std::make_unique<LibarchiveDecompressingStream>(std::move(raw), l.compression, ctx_.limits.expansion, what);
-      else {
-        owned_raw_ = std::move(raw);
-        plain = std::make_unique<DecompressingStream>(*owned_raw_, l.compression, ctx_.limits.expansion, what);
+      if (l.compression == Compression::bzip2 || l.compression == Compression::xz) {
+        LibarchiveDecompressingStream plain(std::move(raw), l.compression, ctx_.limits.expansion, what);
+        copy_stream(plain, sink);
+      } else {
+        DecompressingStream plain(*raw, l.compression, ctx_.limits.expansion, what);
+        copy_stream(plain, sink);
       }
-      copy_stream(*plain, sink);
       log::verbose("{}: whole, {} compressed {}", what, to_string(l.compression), human_bytes(l.payload_size));
     } else {
       std::vector<DeltaLayerFile> bases;
@@ -200,7 +203,6 @@ class DeltaInput : public InputStore {
       log::verbose("{}: {} delta {} against {} base layer(s)", what, l.method, human_bytes(l.payload_size), bases.size());
     }
     if (written != declared) fail(Errc::bad_input, "{}: rebuilt {} bytes, but the package says {}", what, written, declared);
-    return written;
   }
 
   void read_exact(ByteStream& in, char* p, std::size_t n) {
@@ -215,7 +217,6 @@ class DeltaInput : public InputStore {
   const RunContext& ctx_;
   std::string path_, what_;
   ImageManifest manifest_;
-  std::unique_ptr<ByteStream> owned_raw_;
 };
 
 }  // namespace
