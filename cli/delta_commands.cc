@@ -58,7 +58,7 @@ int run_create(const CreateArgs& args, const char* source_kind, const GlobalFlag
   if (ctx.receiver) spec.filters.push_back({"dedupe", "", {}});
   if (args.method != "layer" && ctx.receiver && ctx.receiver->bases) {
     StageSpec delta{"delta", args.method, {}};
-    const int delta_level = args.level ? *args.level : args.best ? 19 : 3;
+    const int delta_level = args.level ? *args.level : args.best ? 19 : kDefaultDeltaLevel;
     delta.options["level"] = std::to_string(std::clamp(delta_level, -7, 22));
     spec.filters.push_back(delta);
   } else if (args.method != "layer" && !global.quiet) {
@@ -106,7 +106,7 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
       ->check(CLI::IsMember({"zstd", "xdelta3", "bsdiff", "layer"}));
   cmd->add_option("-c,--compression", args->compression, "for layers that ship whole: zstd (default), gzip, bzip2, xz, none")
       ->check(CLI::IsMember({"zstd", "gzip", "bzip2", "xz", "none"}));
-  cmd->add_option("-l,--level", args->level, "compression level (zstd: -7..22, negative is fast; others 1..9)")
+  cmd->add_option("-l,--level", args->level, "compression level (zstd: -7..22, negative is fast; others 1..9); default: 12 for deltas, 3 for whole layers")
       ->check(CLI::Range(-7, 22));
   cmd->add_flag("--best", args->best, "smallest package: zstd level 19 for deltas and whole layers (slower)");
   cmd->add_flag("-d,--dry-run", args->dry_run, "show what would ship and how big; write nothing");
