@@ -27,6 +27,7 @@ struct PipelineFlags {
   double max_expansion = ExpansionLimit{}.ratio;
   std::vector<std::string> bases;        // --base: images the receiver has
   std::vector<std::string> inventories;  // --inventory: files listing what the receiver has
+  std::string host;                      // --host: the docker daemon's socket
 };
 
 struct CliState {
@@ -35,6 +36,8 @@ struct CliState {
 };
 
 void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output);
+// --host: which docker daemon.
+void add_host_flag(CLI::App& cmd, PipelineFlags& flags);
 // --base and --inventory (the latter only where a package is made).
 void add_receiver_flags(CLI::App& cmd, PipelineFlags& flags, bool with_inventory);
 // Builds the run context from the flags (limits, platform, progress on a terminal, and what the

@@ -15,6 +15,8 @@
 #include "pipeline/receiver.h"
 #include "pipeline/runner.h"
 #include "outputs/atomic_destination.h"
+#include "pipeline/docker_engine.h"
+#include <set>
 
 namespace dd::cli {
 namespace {
@@ -116,6 +118,7 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("-f,--force", args->flags.force, "replace an existing package");
+  add_host_flag(*cmd, args->flags);
   cmd->footer(
       "Examples:\n"
       "  docker_delta create --base app-v1.tar app-v2.tar app-v1-to-v2.ddelta\n"
@@ -133,19 +136,79 @@ struct ApplyArgs {
   std::string package;
   std::string destination;
   PipelineFlags flags;
+  bool dry_run = false;
 };
 
-int run_apply(const ApplyArgs& args, const char* destination_kind, const GlobalFlags& global) {
+PackageHeader read_header(const std::string& path);
+
+// Where a bare DEST goes: a type it names, the command's own type, or (as the old `apply PACKAGE
+// IMAGE_NAME` did) an image name in the docker daemon.
+std::string destination_spec(const std::string& given, const char* destination_kind, const PackageHeader* header) {
+  if (given.empty()) {
+    if (destination_kind != nullptr && std::string(destination_kind) != "docker-daemon")
+      fail(Errc::usage, "give a DEST to write");
+    return "docker-daemon:";  // the package's own name
+  }
+  if (has_kind_prefix(given, Registry::Role::output)) return given;
+  if (destination_kind != nullptr) return std::string(destination_kind) + ":" + given;
+  if (given.ends_with(".tar") || given.find('/') == 0 || given.rfind("./", 0) == 0)
+    fail(Errc::usage, "destination '{}' looks like a file: write docker-archive:{} or oci-archive:{}", given, given, given);
+  (void)header;
+  return "docker-daemon:" + given;
+}
+
+// `apply` into the daemon with no --base: the package's base images are read from that daemon.
+void default_bases_from_daemon(PipelineFlags& flags, const std::string& destination, const PackageHeader* header) {
+  if (header == nullptr || !flags.bases.empty() || destination.rfind("docker-daemon:", 0) != 0) return;
+  std::set<std::string> names;
+  for (const auto& b : header->base_layers)
+    if (!b.image.empty() && names.insert(b.image).second) flags.bases.push_back("docker-daemon:" + b.image);
+}
+
+// Says which base layers are present and what would be rebuilt; loads and writes nothing.
+int dry_run_apply(const ApplyArgs& args, const PackageHeader& h, RunContext& ctx, const GlobalFlags& global) {
+  std::vector<std::string> found, missing;
+  for (const auto& b : h.base_layers) {
+    const bool have = ctx.receiver && ctx.receiver->image_with_layer(b.diff_id).has_value();
+    (have ? found : missing).push_back(b.diff_id.str() + "  " + b.image);
+  }
+  std::uint64_t rebuilt = 0, payloads = 0;
+  for (const auto& l : h.layers)
+    if (l.shipping != Shipping::reused) {
+      rebuilt += l.size.value_or(0);
+      payloads += l.payload_size;
+    }
+  if (global.json) {
+    std::cout << nlohmann::json{{"image_id", h.config_digest.str()}, {"base_layers_found", found},
+                                {"base_layers_missing", missing}, {"rebuilt_bytes", rebuilt}, {"payload_bytes", payloads}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << fmt::format("image {}: {} of {} base layers found\n", h.config_digest.str(), found.size(), h.base_layers.size());
+    for (const auto& f : found) std::cout << "  found    " << f << "\n";
+    for (const auto& m : missing) std::cout << "  MISSING  " << m << "\n";
+    std::cout << fmt::format("would rebuild {} from {} of payloads; nothing loaded or written\n", human_bytes(rebuilt),
+                             human_bytes(payloads));
+  }
+  (void)args;
+  return missing.empty() ? 0 : 1;
+}
+
+int run_apply(const ApplyArgs& given, const char* destination_kind, const GlobalFlags& global) {
+  ApplyArgs args = given;
+  // The header is read up front (not from a pipe) to name the bases a daemon holds.
+  std::optional<PackageHeader> header;
+  if (args.package != "-") header = read_header(args.package);
+  const std::string destination = destination_spec(args.destination, destination_kind, header ? &*header : nullptr);
+  default_bases_from_daemon(args.flags, destination, header ? &*header : nullptr);
   Progress progress(false);
   RunContext ctx = make_context(args.flags, global, progress);
+  if (args.dry_run) {
+    if (!header) fail(Errc::usage, "--dry-run needs the package as a file, not '-'");
+    return dry_run_apply(args, *header, ctx, global);
+  }
   PipelineSpec spec;
   spec.source = {"delta", args.package, {}};
-  std::string destination = args.destination;
-  if (!has_kind_prefix(destination, Registry::Role::output)) {
-    if (destination_kind != nullptr) destination = std::string(destination_kind) + ":" + destination;
-    else if (destination.find(':') == std::string::npos)
-      fail(Errc::usage, "destination '{}' needs a type, e.g. docker-archive:{} or oci:{}", destination, destination, destination);
-  }
   spec.destination = parse_stage_spec(destination);
   if (!args.flags.compress.empty()) spec.destination.options["compress"] = args.flags.compress;
   for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
@@ -162,13 +225,18 @@ void add_apply(CLI::App& app, CliState& state, const char* name, const char* sum
   auto args = std::make_shared<ApplyArgs>();
   CLI::App* cmd = app.add_subcommand(name, summary);
   cmd->add_option("PACKAGE", args->package, "the package file ('-' reads standard input)")->required();
-  cmd->add_option("DEST", args->destination, "where the rebuilt image goes, e.g. docker-archive:PATH[:REF], oci:DIR[:REF]")->required();
+  cmd->add_option("DEST", args->destination,
+                  "where the rebuilt image goes: docker-archive:PATH[:REF], oci:DIR[:REF], ..., or an image NAME[:TAG] "
+                  "for the docker daemon (default: the daemon, with the package's own name)");
   add_pipeline_flags(*cmd, args->flags, true);
+  cmd->add_flag("-d,--dry-run", args->dry_run, "say which base layers are there and what would be rebuilt; load nothing");
   cmd->footer(
       "Examples:\n"
       "  docker_delta apply --base app-v1.tar update.ddelta docker-archive:app-v2.tar:app:v2\n"
       "  docker_delta delta-to-oci --base oci:app.d:v1 update.ddelta app-v2.d\n"
-      "  cat update.ddelta | docker_delta apply --base app-v1.tar - oci-archive:app-v2.tar");
+      "  cat update.ddelta | docker_delta apply --base app-v1.tar - oci-archive:app-v2.tar\n"
+      "  docker_delta apply update.ddelta                 # into the docker daemon; bases from it too\n"
+      "  docker_delta delta-to-docker update.ddelta app:v2 --dry-run");
   cmd->callback([&state, args, destination_kind] {
     state.action = [&state, args, destination_kind] { return run_apply(*args, destination_kind, state.global); };
   });
@@ -253,11 +321,32 @@ struct InventoryArgs {
   PipelineFlags flags;
 };
 
+// Every tagged image the daemon holds (untagged ones by ID).
+std::vector<StageSpec> every_daemon_image(const RunContext& ctx) {
+  DockerEngine engine(DockerEngine::resolve_host(ctx.docker_host));
+  const auto list = engine.get_json("/images/json");
+  std::vector<StageSpec> specs;
+  if (!list.is_array()) fail(Errc::bad_input, "docker daemon: /images/json is not a list");
+  for (const auto& image : list) {
+    std::string name = image.value("Id", "");
+    if (image.contains("RepoTags") && image["RepoTags"].is_array())
+      for (const auto& t : image["RepoTags"])
+        if (t.is_string() && t.get<std::string>() != "<none>:<none>") {
+          name = t.get<std::string>();
+          break;
+        }
+    if (!name.empty()) specs.push_back({"docker-daemon", name, {}});
+  }
+  return specs;
+}
+
 int run_inventory(const InventoryArgs& args, const GlobalFlags& global) {
   Progress progress(false);
   RunContext ctx = make_context(args.flags, global, progress);
   std::vector<StageSpec> specs;
-  for (const auto& s : args.sources) specs.push_back(source_spec(s, nullptr));
+  for (const auto& s : args.sources)
+    if (s != "docker-daemon:" && s != "docker-daemon") specs.push_back(source_spec(s, nullptr));
+  if (specs.empty()) specs = every_daemon_image(ctx);
   BaseImages images(specs, ctx);
   const std::string text = images.inventory().to_json().dump(2) + "\n";
   if (args.output.empty() || args.output == "-") {
@@ -282,9 +371,12 @@ int run_inventory(const InventoryArgs& args, const GlobalFlags& global) {
 void add_delta_commands(CLI::App& app, CliState& state) {
   add_create(app, state, "create", "Make a delta package of IMAGE: only what the receiver lacks", nullptr);
   add_create(app, state, "archive-to-delta", "Same as create, IMAGE read as an archive (docker or OCI)", "archive");
+  add_create(app, state, "docker-to-delta", "Same as create, IMAGE (and bare --base names) read from the docker daemon", "docker-daemon");
   add_apply(app, state, "apply", "Rebuild the image in a delta package, with the --base image it builds on", nullptr);
   add_apply(app, state, "delta-to-archive", "apply, writing a docker-loadable archive", "docker-archive");
   add_apply(app, state, "delta-to-oci", "apply, writing an OCI layout directory", "oci");
+  add_apply(app, state, "delta-to-docker", "apply into the docker daemon, tagged NAME:TAG (default: the package's name)",
+            "docker-daemon");
 
   auto info_path = std::make_shared<std::string>();
   CLI::App* info = app.add_subcommand("info", "Summarise a delta package from its header (sizes, saving, bases needed)");
@@ -298,7 +390,8 @@ void add_delta_commands(CLI::App& app, CliState& state) {
 
   auto inv = std::make_shared<InventoryArgs>();
   CLI::App* icmd = app.add_subcommand("inventory", "Record the layers of images this machine has, for 'create --inventory'");
-  icmd->add_option("SOURCE", inv->sources, "images: archives, oci:DIR, oci-archive:PATH ...")->required();
+  icmd->add_option("SOURCE", inv->sources, "images: archives, oci:DIR, docker-daemon:NAME ... (none: every image in the docker daemon)");
+  add_host_flag(*icmd, inv->flags);
   icmd->add_option("-o,--output", inv->output, "write to this file instead of standard output");
   icmd->add_flag("-f,--force", inv->flags.force, "replace an existing output file");
   icmd->add_option("--platform", inv->flags.platform, "OS/ARCH[/VARIANT] to take from multi-platform images");

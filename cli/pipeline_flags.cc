@@ -11,6 +11,7 @@ void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output)
   cmd.add_option("--max-expansion", flags.max_expansion,
                  "how many times its compressed size a stream may expand to (0: no limit)")
       ->check(CLI::Range(0, 1000000000));
+  add_host_flag(cmd, flags);
   if (!writes_output) return;
   add_receiver_flags(cmd, flags, false);
   cmd.add_option("--filter", flags.filters, "a filter stage, e.g. platform:linux/arm64 (repeatable)")
@@ -20,6 +21,10 @@ void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output)
   cmd.add_option("--compress", flags.compress, "layer compression of an OCI destination: none, gzip or zstd (default: as the source)")
       ->check(CLI::IsMember({"none", "gzip", "zstd"}));
   cmd.add_flag("-f,--force", flags.force, "replace an existing destination");
+}
+
+void add_host_flag(CLI::App& cmd, PipelineFlags& flags) {
+  cmd.add_option("--host", flags.host, "the docker daemon: unix:///PATH or tcp://HOST:PORT (default: $DOCKER_HOST, then unix:///var/run/docker.sock)");
 }
 
 void add_receiver_flags(CLI::App& cmd, PipelineFlags& flags, bool with_inventory) {
@@ -61,6 +66,7 @@ RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, P
   ctx.limits.expansion.ratio = flags.max_expansion;
   progress = Progress(Progress::stderr_is_terminal() && !global.quiet && !global.json);
   ctx.progress = &progress;
+  ctx.docker_host = flags.host;
   attach_receiver(ctx, flags);
   return ctx;
 }

@@ -29,6 +29,10 @@ constexpr Preset kPresets[] = {
     {"oci-to-archive", "oci", "docker-archive", "OCI layout directory to a docker-loadable archive"},
     {"oci-to-oci-archive", "oci", "oci-archive", "OCI layout directory to an OCI archive"},
     {"oci-to-oci", "oci", "oci", "OCI layout directory to another (e.g. to recompress)"},
+    {"docker-to-archive", "docker-daemon", "docker-archive", "image in the docker daemon to a docker-loadable archive"},
+    {"docker-to-oci", "docker-daemon", "oci", "image in the docker daemon to an OCI layout directory"},
+    {"archive-to-docker", "archive", "docker-daemon", "archive (docker or OCI) into the docker daemon, tagged"},
+    {"oci-to-docker", "oci", "docker-daemon", "OCI layout directory into the docker daemon, tagged"},
 };
 
 struct ProcessArgs {

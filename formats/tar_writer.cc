@@ -37,7 +37,12 @@ TarWriter::TarWriter(const std::string& path) : path_(path), archive_(archive_wr
 }
 
 TarWriter::~TarWriter() {
-  if (archive_ != nullptr) archive_write_free(archive_);  // also closes; errors are moot here
+  // Abandoned (an error mid-way): mark the archive failed first, or closing would pad the
+  // unfinished entry with zeros up to its declared size, however absurd that size is.
+  if (archive_ != nullptr) {
+    archive_write_fail(archive_);
+    archive_write_free(archive_);
+  }
 }
 
 void TarWriter::fail_archive(const std::string& doing) const {

@@ -39,6 +39,10 @@ std::string qualify_source(std::string_view text, const Registry& registry) {
   const std::filesystem::path path{std::string(text)};
   if (std::filesystem::is_regular_file(path, ec)) return "archive:" + std::string(text);
   if (std::filesystem::is_directory(path, ec)) return "oci:" + std::string(text);
+  // Something shaped like a path is a missing file, not an image name.
+  const bool path_like = text.empty() || text.front() == '/' || text.front() == '.' || text.ends_with(".tar") ||
+                         text.ends_with(".gz") || text.ends_with(".zst") || text.ends_with(".tgz");
+  if (path_like) fail(Errc::not_found, "'{}' is not a file or directory", text);
   if (registry.has(Registry::Role::input, "docker-daemon")) return "docker-daemon:" + std::string(text);
   fail(Errc::not_found,
        "'{}' is not a file or directory, so it would name an image in the docker daemon, which this "

@@ -134,6 +134,7 @@ class DeltaInput : public InputStore {
     } else {
       // Decoded on another thread straight into whoever reads the body: no temporary copy of
       // the layer, and decoding overlaps with writing the output.
+      if (l.shipping == Shipping::delta) check_delta_size(l, what);
       size = *l.size;
       bytes = std::make_unique<ProducerStream>(
           [this, &l, payload, what](const ByteSink& out) { decode(l, payload, out, what); });
@@ -144,6 +145,17 @@ class DeltaInput : public InputStore {
     data.body = &body;
     first.process_image_element(ElementType::layer, l.diff_id.str(), data);
     body.drain_and_verify();
+  }
+
+  // A delta copies from its bases; a layer far bigger than its bases and payload could make is a
+  // bomb, refused before anything is written.
+  void check_delta_size(const PackageLayer& l, const std::string& what) {
+    std::uint64_t base_bytes = 0;
+    for (const auto& b : l.bases) base_bytes += ctx_.receiver->bases->layer(b).size;
+    const double ratio = ctx_.limits.expansion.enabled() ? ctx_.limits.expansion.ratio : 1e9;
+    if (*l.size > 2 * base_bytes + static_cast<std::uint64_t>(ratio * static_cast<double>(l.payload_size)) + (1ull << 30))
+      fail(Errc::limit, "{}: claims {} bytes, far more than a delta of {} against {} of bases can make", what, *l.size,
+           l.payload_size, base_bytes);
   }
 
   // The payload goes to a temporary file and is checked against its digest before any decoder
@@ -182,16 +194,7 @@ class DeltaInput : public InputStore {
       log::verbose("{}: whole, {} compressed {}", what, to_string(l.compression), human_bytes(l.payload_size));
     } else {
       std::vector<DeltaLayerFile> bases;
-      std::uint64_t base_bytes = 0;
-      for (const auto& b : l.bases) {
-        bases.push_back(ctx_.receiver->bases->layer(b));
-        base_bytes += bases.back().size;
-      }
-      // A delta copies from its bases; a layer far bigger than bases and payload could make is a bomb.
-      const double ratio = ctx_.limits.expansion.enabled() ? ctx_.limits.expansion.ratio : 1e9;
-      if (declared > 2 * base_bytes + static_cast<std::uint64_t>(ratio * static_cast<double>(l.payload_size)) + (1ull << 30))
-        fail(Errc::limit, "{}: claims {} bytes, far more than a delta of {} against {} of bases can make", what,
-             declared, l.payload_size, base_bytes);
+      for (const auto& b : l.bases) bases.push_back(ctx_.receiver->bases->layer(b));
       if (l.method == "zstd") {
         FileRangeStream bytes(payload, 0, l.payload_size, what);
         decode_tar_delta(bytes, bases, declared, sink, what);

@@ -38,7 +38,8 @@ std::string repo_tag_from_ref(const std::string& ref) {
 class DockerArchiveOutput : public OutputStore {
  public:
   DockerArchiveOutput(const StageSpec& spec, const RunContext& ctx) : spec_text_(spec.text()) {
-    check_options(spec, {"compress"});
+    check_options(spec, {"compress", "untagged"});
+    untagged_ = spec.options.count("untagged") > 0;
     // Layers are always plain tar here: what docker load of every version and skopeo read.
     if (auto it = spec.options.find("compress"); it != spec.options.end() && parse_compression(it->second) != Compression::none)
       fail(Errc::usage, "docker-archive layers are always uncompressed (docker load and skopeo expect plain tar); "
@@ -131,6 +132,7 @@ class DockerArchiveOutput : public OutputStore {
   }
 
   std::vector<std::string> repo_tags() const {
+    if (untagged_) return {};
     if (!ref_tag_.empty()) return {ref_tag_};
     std::vector<std::string> tags;
     for (const std::string& tag : source_tags_) {
@@ -145,6 +147,7 @@ class DockerArchiveOutput : public OutputStore {
 
   std::string spec_text_;
   std::string ref_tag_;
+  bool untagged_ = false;  // no RepoTags: the docker-daemon output tags after checking the load
   std::unique_ptr<AtomicDestination> destination_;
   std::unique_ptr<ScratchDirectory> staging_;  // spool for layers whose size is known only once written
   std::unique_ptr<TarWriter> tar_;             // writes the destination's temporary file

@@ -142,6 +142,15 @@ const Inventory& BaseImages::inventory() {
   Inventory inv;
   for (const auto& source : sources_) {
     InventoryImage image;
+    // A daemon can say what an image holds without sending it.
+    if (auto summary = builtin_registry().make_input(source, ctx_)->summary()) {
+      image.name = summary->name;
+      image.image_id = summary->image_id;
+      image.diff_ids = summary->diff_ids;
+      image.sizes.assign(image.diff_ids.size(), std::nullopt);
+      inv.add_image(std::move(image));
+      continue;
+    }
     log::verbose("reading base image {}", source.text());
     run_pipeline(builtin_registry(), source, {}, std::make_unique<BaseCollector>(source.text(), nullptr, &spooled_, &image, ctx_), ctx_);
     inv.add_image(std::move(image));

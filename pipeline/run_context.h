@@ -27,7 +27,8 @@ struct RunContext {
   std::string temp_dir;                // for spooling; empty means $TMPDIR or /tmp
   Progress* progress = nullptr;        // may be null
   std::shared_ptr<Receiver> receiver;
-  PayloadSettings payload;  // --base / --inventory: what the receiving side has
+  PayloadSettings payload;
+  std::string docker_host;             // --host; empty: $DOCKER_HOST, then the default socket  // --base / --inventory: what the receiving side has
 };
 
 }  // namespace dd

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -54,11 +56,20 @@ class OutputStore : public Stage {
   virtual nlohmann::json result() const = 0;
 };
 
+// What a source can say about its image without reading it (a daemon's image inspect).
+struct ImageSummary {
+  std::string name;
+  Digest image_id;
+  std::vector<Digest> diff_ids;
+};
+
 // Reads one source and pushes its elements into `first`. It does not call finalize().
 class InputStore {
  public:
   virtual ~InputStore() = default;
   virtual void run(Stage& first) = 0;
+  // The image's ID and diff_ids when the source can tell them cheaply; nothing otherwise.
+  virtual std::optional<ImageSummary> summary() { return std::nullopt; }
 };
 
 }  // namespace dd

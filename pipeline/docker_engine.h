@@ -1,0 +1,42 @@
+// A client for the Docker Engine API (also podman's Docker-compatible service): HTTP/1.1 over
+// the daemon's unix socket (or tcp://), one connection per request, bodies streamed both ways.
+// The API version is negotiated with /_ping; the daemon's own error message reaches the user.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace dd {
+
+class DockerEngine {
+ public:
+  using Sink = std::function<void(const char*, std::size_t)>;
+  // --host if given, else $DOCKER_HOST, else unix:///var/run/docker.sock.
+  static std::string resolve_host(const std::string& flag);
+  // Connects lazily; `host` is unix:///PATH or tcp://HOST:PORT.
+  explicit DockerEngine(std::string host);
+
+  const std::string& host() const { return host_; }
+  // GET and parse a small JSON answer. 404 is Errc::not_found with the daemon's message.
+  nlohmann::json get_json(const std::string& path);
+  // GET and pass the body on block by block.
+  void get_stream(const std::string& path, const Sink& sink);
+  // POST a body written by `produce` (sent chunked, as it is produced); returns the answer.
+  std::string post_stream(const std::string& path, const std::string& content_type,
+                          const std::function<void(const Sink&)>& produce);
+  // POST with no body; returns the answer.
+  std::string post(const std::string& path);
+
+ private:
+  std::string versioned(const std::string& path);
+  std::string host_;
+  std::string version_prefix_;  // "/v1.41" once negotiated
+};
+
+// Percent-encodes a value for a query string.
+std::string url_encode(const std::string& value);
+
+}  // namespace dd

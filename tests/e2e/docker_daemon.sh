@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The docker daemon as input and output, against a real dockerd started by
+# tests/fixtures/dockerd.sh (DOCKERD_ENV): images in and out, delta packages from one daemon
+# image to another and back into the daemon, the old script's forms, and the errors a user
+# meets (no daemon, no image, no base).
+. "$(dirname "$0")/lib.sh"
+[[ -n ${DOCKERD_ENV:-} && -f $DOCKERD_ENV ]] || { echo "FAIL: DOCKERD_ENV must name the env file of a running tests/fixtures/dockerd.sh" >&2; exit 1; }
+# shellcheck disable=SC1090
+. "$DOCKERD_ENV"
+docker version >/dev/null 2>&1 || { echo "FAIL: dockerd at $DOCKER_HOST does not answer" >&2; exit 1; }
+
+A1=$FIXTURES/app-v1.buildah.docker.tar
+A2=$FIXTURES/app-v2.buildah.docker.tar
+fresh() { # loads app v1 and v2 as e2e-daemon/app:v1 and :v2, nothing else of that name
+    docker rmi -f e2e-daemon/app:v1 e2e-daemon/app:v2 e2e-daemon/other:v2 localhost/app:v1 localhost/app:v2 >/dev/null 2>&1 || true
+    docker load -q -i "$A1" >/dev/null && docker tag localhost/app:v1 e2e-daemon/app:v1 && docker rmi localhost/app:v1 >/dev/null
+    docker load -q -i "$A2" >/dev/null && docker tag localhost/app:v2 e2e-daemon/app:v2 && docker rmi localhost/app:v2 >/dev/null
+}
+id_of() { docker image inspect "$1" --format '{{.Id}}'; }
+
+daemon_to_archive() {
+    fresh
+    expect_ok docker-to-archive e2e-daemon/app:v2 out.tar
+    verify_image "docker-archive:out.tar" "$APP_V2_ID" "$APP_V2_DIFF_IDS"
+    expect_ok process docker-daemon:e2e-daemon/app:v1 oci:out.d
+    verify_image "oci:out.d" "$APP_V1_ID" "$APP_V1_DIFF_IDS"
+}
+t "daemon -> archive and OCI" daemon_to_archive
+
+archive_to_daemon() {
+    fresh
+    docker rmi e2e-daemon/app:v2 >/dev/null
+    expect_ok archive-to-docker "oci:$FIXTURES/app-v2.oci:v2" e2e-daemon/other:v2
+    assert_eq "image ID in the daemon" "$APP_V2_ID" "$(id_of e2e-daemon/other:v2)"
+    assert_eq "docker run" "app v2" "$(docker run --rm --network none e2e-daemon/other:v2 /bin/busybox cat /hello.txt)"
+}
+t "archive -> daemon, tagged" archive_to_daemon
+
+delta_through_daemon() {
+    fresh
+    expect_ok docker-to-delta --base e2e-daemon/app:v1 e2e-daemon/app:v2 pkg.dd
+    expect_ok --json list pkg.dd
+    assert_eq "how layers ship" "reused delta delta" "$(jq -r '[.[].ship] | join(" ")' <<<"$OUT")"
+    docker rmi e2e-daemon/app:v2 >/dev/null
+    expect_ok apply --dry-run pkg.dd
+    assert_match "dry run" "3 of 3 base layers found" "$OUT"
+    ! docker image inspect e2e-daemon/app:v2 >/dev/null 2>&1 || fail "--dry-run loaded the image"
+    # Bases come from the same daemon, named in the package; the tag is the package's own.
+    expect_ok delta-to-docker pkg.dd
+    assert_eq "image ID" "$APP_V2_ID" "$(id_of e2e-daemon/app:v2)"
+    assert_eq "docker run" "app v2" "$(docker run --rm --network none e2e-daemon/app:v2 /bin/busybox cat /hello.txt)"
+}
+t "docker-to-delta, remove v2, delta-to-docker" delta_through_daemon
+
+seed_forms() {
+    fresh
+    # The old script's interface: bare names are daemon images.
+    expect_ok create --base e2e-daemon/app:v1 e2e-daemon/app:v2 pkg.dd
+    docker rmi e2e-daemon/app:v2 >/dev/null
+    expect_ok apply pkg.dd e2e-daemon/other:v2
+    assert_eq "image ID" "$APP_V2_ID" "$(id_of e2e-daemon/other:v2)"
+    # What a receiving daemon holding only v1 reports.
+    docker rmi e2e-daemon/other:v2 >/dev/null
+    expect_ok inventory -o site.json
+    jq -e --arg id "$APP_V1_ID" '[.images[].image_id] | index($id)' site.json >/dev/null || fail "inventory lacks v1: $(cat site.json)"
+    # Other suites share this daemon: the package is made against v1 alone.
+    expect_ok inventory docker-daemon:e2e-daemon/app:v1 -o v1.json
+    expect_ok create --inventory v1.json "$A2" inv.dd
+    assert_eq "with an inventory" "reused full full" "$("$DOCKER_DELTA" --json list inv.dd | jq -r '[.[].ship] | join(" ")')"
+}
+t "create IMAGE PACKAGE, apply PACKAGE IMAGE_NAME, inventory of the daemon" seed_forms
+
+errors() {
+    fresh
+    expect_fail 1 "cannot connect to the docker daemon at unix:///nonexistent/docker.sock" \
+        docker-to-archive --host unix:///nonexistent/docker.sock e2e-daemon/app:v2 out.tar
+    expect_fail 1 "no such image|not found" docker-to-archive e2e-daemon/nope:v9 out.tar
+    assert_absent out.tar
+    expect_ok docker-to-delta --base e2e-daemon/app:v1 e2e-daemon/app:v2 pkg.dd
+    docker rmi e2e-daemon/app:v1 e2e-daemon/app:v2 >/dev/null
+    expect_fail 1 "no such image|not found|lack" delta-to-docker pkg.dd
+    ! docker image inspect e2e-daemon/app:v2 >/dev/null 2>&1 || fail "a failed apply left the image tagged"
+}
+t "no daemon, no image, no base" errors
+
+finish
