@@ -3,7 +3,7 @@
 # --test also the real tools the end-to-end tests drive (buildah, podman, skopeo, umoci, dockerd).
 set -euo pipefail
 build_packages=(build-essential cmake pkg-config git ca-certificates
-  nlohmann-json3-dev libarchive-dev libzstd-dev zlib1g-dev libisal-dev libfmt-dev libssl-dev libcli11-dev libgtest-dev
+  nlohmann-json3-dev libboost-dev libarchive-dev libzstd-dev zlib1g-dev libisal-dev libfmt-dev libssl-dev libcli11-dev libgtest-dev
   busybox-static tar gzip zstd jq xdelta3 bsdiff)
 packages=("${build_packages[@]}")
 if [ "${1:-}" = "--test" ]; then
