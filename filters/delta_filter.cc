@@ -33,7 +33,7 @@ class DeltaFilter : public Filter {
     info.stored = Descriptor{media_type::kOciLayer, info.diff_id, layer.size, {}, {}};
     info.source = info.stored;
     info.source_compression = Compression::none;
-    VerifiedLayerBody body(std::make_unique<FileRangeStream>(layer.file, 0, layer.size, "temporary layer file"), info,
+    VerifiedLayerBody body(std::make_unique<FileRangeStream>(layer.file, layer.offset, layer.size, "temporary layer file"), info,
                            ctx_.limits, nullptr);
     ElementData forwarded = data;
     forwarded.layer = &info;
@@ -45,6 +45,12 @@ class DeltaFilter : public Filter {
 
  private:
   DeltaLayerFile spool(const LayerInfo& info, LayerBody& body) {
+    // A layer already held uncompressed in a file (a docker archive, a daemon's spool) is
+    // checked and used where it lies.
+    if (auto slice = body.plain_file()) {
+      body.drain_and_verify();
+      return DeltaLayerFile{info.diff_id, slice->file, slice->size, nullptr, slice->offset};
+    }
     auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
     const std::uint64_t size = copy_stream(body.uncompressed(), [&](const char* p, std::size_t n) {
       write_all(fd->get(), p, n, "temporary layer file");
@@ -62,7 +68,7 @@ class DeltaFilter : public Filter {
     const std::string what = fmt::format("layer {}/{} {}", info.index + 1, info.count, info.diff_id.short_str());
     std::optional<LayerPayload> delta;
     try {
-      layer.index = std::make_shared<LayerTarIndex>(index_layer_tar(*layer.file, 0, layer.size, ctx_.limits, what));
+      layer.index = std::make_shared<LayerTarIndex>(index_layer_tar(*layer.file, layer.offset, layer.size, ctx_.limits, what));
       if (encoder().bases().empty()) throw Error(Errc::not_found, "no base layers");
       delta = make_delta(layer, what);
     } catch (const Error& e) {
@@ -70,7 +76,7 @@ class DeltaFilter : public Filter {
       if (e.code() == Errc::unsupported) throw;
       log::verbose("{}: no delta ({}); shipping it whole", what, e.what());
     }
-    FileRangeStream bytes(layer.file, 0, layer.size, "temporary layer file");
+    FileRangeStream bytes(layer.file, layer.offset, layer.size, "temporary layer file");
     std::optional<LayerPayload> whole =
         compress_whole_layer(bytes, ctx_.payload, ctx_, delta ? std::optional(delta->size) : std::nullopt);
     if (whole) {

@@ -37,8 +37,9 @@ DeltaLayerFile standalone(const DeltaLayerFile& f) {
 
 }  // namespace
 
-void xdelta3_encode(const DeltaLayerFile& given_base, const DeltaLayerFile& layer, int payload_fd) {
+void xdelta3_encode(const DeltaLayerFile& given_base, const DeltaLayerFile& given_layer, int payload_fd) {
   const DeltaLayerFile base = standalone(given_base);
+  const DeltaLayerFile layer = standalone(given_layer);
   rewind(layer.file->get());
   run_program({{"xdelta3", "-e", "-9", "-c", "-B", source_window(base.size), "-s", fd_path(base.file->get())},
                layer.file->get(), payload_fd, nullptr},
@@ -63,8 +64,9 @@ void xdelta3_decode(int payload_fd, const DeltaLayerFile& given_base, std::uint6
     fail(Errc::bad_input, "{}: the xdelta3 payload rebuilt {} bytes, but the layer has {}", what, produced, declared_size);
 }
 
-void bsdiff_encode(const DeltaLayerFile& given_base, const DeltaLayerFile& layer, int payload_fd) {
+void bsdiff_encode(const DeltaLayerFile& given_base, const DeltaLayerFile& given_layer, int payload_fd) {
   const DeltaLayerFile base = standalone(given_base);
+  const DeltaLayerFile layer = standalone(given_layer);
   run_program({{"bsdiff", fd_path(base.file->get()), fd_path(layer.file->get()), fd_path(payload_fd)}, -1, -1,
                [](const char*, std::size_t) {}},
               "bsdiff");
