@@ -47,7 +47,8 @@ std::string unknown_command_hint(const CLI::App& app, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   dd::cli::CliState state;
-  CLI::App app{"docker_delta: move container images between machines and formats as streams of verified blobs"};
+  CLI::App app{"docker_delta: ship container images as small delta packages against what the receiver has, and "
+               "move them between formats, as streams of verified blobs"};
   app.name("docker_delta");
   app.set_version_flag("--version", std::string("docker_delta ") + DOCKER_DELTA_VERSION);
   app.require_subcommand(1);
@@ -57,6 +58,9 @@ int main(int argc, char** argv) {
   app.add_flag("--json", state.global.json, "print results as JSON on stdout");
   app.footer(
       "Examples:\n"
+      "  docker_delta create --base app-v1.tar app-v2.tar update.ddelta\n"
+      "  docker_delta apply --base app-v1.tar update.ddelta docker-archive:app-v2.tar:app:v2\n"
+      "  docker_delta apply update.ddelta            (into the docker daemon, bases from it)\n"
       "  docker_delta inspect app.tar\n"
       "  docker_delta archive-to-oci app.tar app.d\n"
       "  docker_delta process oci:multi.d docker-archive:arm.tar:app:arm --platform linux/arm64\n"
