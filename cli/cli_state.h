@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pipeline/registry.h"
 #include "pipeline/run_context.h"
 
 namespace dd::cli {
@@ -43,6 +44,9 @@ void add_receiver_flags(CLI::App& cmd, PipelineFlags& flags, bool with_inventory
 // Builds the run context from the flags (limits, platform, progress on a terminal, and what the
 // receiver has, from --base and --inventory).
 RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, Progress& progress);
+
+// True when `text` starts with "KIND:" for a registered stage of that role.
+bool has_kind_prefix(const std::string& text, Registry::Role role);
 
 void add_process_commands(CLI::App& app, CliState& state);
 void add_inspect_command(CLI::App& app, CliState& state);

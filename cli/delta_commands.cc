@@ -21,11 +21,6 @@
 namespace dd::cli {
 namespace {
 
-bool has_kind_prefix(const std::string& text, Registry::Role role) {
-  const auto colon = text.find(':');
-  return colon != std::string::npos && builtin_registry().has(role, text.substr(0, colon));
-}
-
 StageSpec source_spec(const std::string& text, const char* bare_kind) {
   std::string s = text;
   if (bare_kind != nullptr && !has_kind_prefix(s, Registry::Role::input)) s = std::string(bare_kind) + ":" + s;
@@ -143,7 +138,7 @@ PackageHeader read_header(const std::string& path);
 
 // Where a bare DEST goes: a type it names, the command's own type, or (as the old `apply PACKAGE
 // IMAGE_NAME` did) an image name in the docker daemon.
-std::string destination_spec(const std::string& given, const char* destination_kind, const PackageHeader* header) {
+std::string destination_spec(const std::string& given, const char* destination_kind) {
   if (given.empty()) {
     if (destination_kind != nullptr && std::string(destination_kind) != "docker-daemon")
       fail(Errc::usage, "give a DEST to write");
@@ -153,7 +148,6 @@ std::string destination_spec(const std::string& given, const char* destination_k
   if (destination_kind != nullptr) return std::string(destination_kind) + ":" + given;
   if (given.ends_with(".tar") || given.find('/') == 0 || given.rfind("./", 0) == 0)
     fail(Errc::usage, "destination '{}' looks like a file: write docker-archive:{} or oci-archive:{}", given, given, given);
-  (void)header;
   return "docker-daemon:" + given;
 }
 
@@ -166,7 +160,7 @@ void default_bases_from_daemon(PipelineFlags& flags, const std::string& destinat
 }
 
 // Says which base layers are present and what would be rebuilt; loads and writes nothing.
-int dry_run_apply(const ApplyArgs& args, const PackageHeader& h, RunContext& ctx, const GlobalFlags& global) {
+int dry_run_apply(const PackageHeader& h, RunContext& ctx, const GlobalFlags& global) {
   std::vector<std::string> found, missing;
   for (const auto& b : h.base_layers) {
     const bool have = ctx.receiver && ctx.receiver->image_with_layer(b.diff_id).has_value();
@@ -190,7 +184,6 @@ int dry_run_apply(const ApplyArgs& args, const PackageHeader& h, RunContext& ctx
     std::cout << fmt::format("would rebuild {} from {} of payloads; nothing loaded or written\n", human_bytes(rebuilt),
                              human_bytes(payloads));
   }
-  (void)args;
   return missing.empty() ? 0 : 1;
 }
 
@@ -199,13 +192,13 @@ int run_apply(const ApplyArgs& given, const char* destination_kind, const Global
   // The header is read up front (not from a pipe) to name the bases a daemon holds.
   std::optional<PackageHeader> header;
   if (args.package != "-") header = read_header(args.package);
-  const std::string destination = destination_spec(args.destination, destination_kind, header ? &*header : nullptr);
+  const std::string destination = destination_spec(args.destination, destination_kind);
   default_bases_from_daemon(args.flags, destination, header ? &*header : nullptr);
   Progress progress(false);
   RunContext ctx = make_context(args.flags, global, progress);
   if (args.dry_run) {
     if (!header) fail(Errc::usage, "--dry-run needs the package as a file, not '-'");
-    return dry_run_apply(args, *header, ctx, global);
+    return dry_run_apply(*header, ctx, global);
   }
   PipelineSpec spec;
   spec.source = {"delta", args.package, {}};

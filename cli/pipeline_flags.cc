@@ -23,6 +23,11 @@ void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output)
   cmd.add_flag("-f,--force", flags.force, "replace an existing destination");
 }
 
+bool has_kind_prefix(const std::string& text, Registry::Role role) {
+  const auto colon = text.find(':');
+  return colon != std::string::npos && builtin_registry().has(role, text.substr(0, colon));
+}
+
 void add_host_flag(CLI::App& cmd, PipelineFlags& flags) {
   cmd.add_option("--host", flags.host, "the docker daemon: unix:///PATH or tcp://HOST:PORT (default: $DOCKER_HOST, then unix:///var/run/docker.sock)");
 }

@@ -41,11 +41,6 @@ struct ProcessArgs {
   PipelineFlags flags;
 };
 
-bool has_kind_prefix(const std::string& text, Registry::Role role) {
-  const auto colon = text.find(':');
-  return colon != std::string::npos && builtin_registry().has(role, text.substr(0, colon));
-}
-
 int run_process(const ProcessArgs& args, const char* source_kind, const char* destination_kind,
                 const GlobalFlags& global) {
   const Registry& registry = builtin_registry();

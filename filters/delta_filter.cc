@@ -10,7 +10,7 @@
 #include "pipeline/progress.h"
 #include "pipeline/receiver.h"
 #include "pipeline/temp_file.h"
-#include "pipeline/verified_layer_body.h"
+#include "pipeline/checked_file_layer_body.h"
 
 namespace dd {
 namespace {
@@ -28,13 +28,12 @@ class DeltaFilter : public Filter {
     LayerInfo info = *data.layer;
     DeltaLayerFile layer = spool(info, *data.body);
     LayerPayload payload = encode(info, layer);
-    // The body passes on as plain tar from the spool: it was verified on the way in.
+    // The body passes on as plain tar from the file it now lies in, checked on the way in.
     info.compression = Compression::none;
     info.stored = Descriptor{media_type::kOciLayer, info.diff_id, layer.size, {}, {}};
     info.source = info.stored;
     info.source_compression = Compression::none;
-    VerifiedLayerBody body(std::make_unique<FileRangeStream>(layer.file, layer.offset, layer.size, "temporary layer file"), info,
-                           ctx_.limits, nullptr);
+    CheckedFileLayerBody body(layer.file, layer.offset, layer.size, "layer " + info.diff_id.short_str());
     ElementData forwarded = data;
     forwarded.layer = &info;
     forwarded.body = &body;

@@ -20,15 +20,6 @@ std::uint64_t get_be(const unsigned char* p, int bytes) {
   return v;
 }
 
-void read_exact(ByteStream& in, char* p, std::size_t n, const std::string& what) {
-  while (n > 0) {
-    const std::size_t got = in.read(p, n);
-    if (got == 0) fail(Errc::bad_input, "{} is truncated (it ends inside its header)", what);
-    p += got;
-    n -= got;
-  }
-}
-
 Shipping parse_shipping(const std::string& s) {
   if (s == "reused") return Shipping::reused;
   if (s == "full") return Shipping::full;

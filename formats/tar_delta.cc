@@ -477,14 +477,7 @@ std::optional<Op> try_gzip(const DeltaLayerFile& layer, const LayerMember& m, co
 struct PayloadReader {
   ByteStream& in;
   const std::string& what;
-  void exact(char* p, std::size_t n) {
-    while (n > 0) {
-      const std::size_t got = in.read(p, n);
-      if (got == 0) fail(Errc::bad_input, "{}: the delta payload is truncated", what);
-      p += got;
-      n -= got;
-    }
-  }
+  void exact(char* p, std::size_t n) { read_exact(in, p, n, what + ": the delta payload"); }
   std::uint8_t u8() {
     char c;
     exact(&c, 1);

@@ -87,7 +87,7 @@ class DeltaInput : public InputStore {
 
   void emit_config(const PackageHeader& header, ByteStream& in, Stage& first) {
     std::string config(header.config_size, '\0');
-    read_exact(in, config.data(), config.size());
+    read_exact(in, config.data(), config.size(), what_);
     if (Digest::sha256_of(config) != header.config_digest)
       fail(Errc::integrity, "{}: the image config is damaged (digest mismatch)", what_);
     const ConfigFacts facts = parse_config(config, ctx_.limits);
@@ -206,15 +206,6 @@ class DeltaInput : public InputStore {
       log::verbose("{}: {} delta {} against {} base layer(s)", what, l.method, human_bytes(l.payload_size), bases.size());
     }
     if (written != declared) fail(Errc::bad_input, "{}: rebuilt {} bytes, but the package says {}", what, written, declared);
-  }
-
-  void read_exact(ByteStream& in, char* p, std::size_t n) {
-    while (n > 0) {
-      const std::size_t got = in.read(p, n);
-      if (got == 0) fail(Errc::bad_input, "{} is truncated", what_);
-      p += got;
-      n -= got;
-    }
   }
 
   const RunContext& ctx_;

@@ -13,7 +13,7 @@
 #include "pipeline/log.h"
 #include "pipeline/producer_stream.h"
 #include "pipeline/temp_file.h"
-#include "pipeline/verified_layer_body.h"
+#include "pipeline/checked_file_layer_body.h"
 
 namespace dd {
 
@@ -106,8 +106,8 @@ class DockerDaemonInput : public InputStore {
       }
       auto it = layers_.find(info.diff_id);
       if (it == layers_.end()) fail(Errc::bad_input, "{}: the daemon's save stream lacks layer {}", what(), info.diff_id.str());
-      VerifiedLayerBody body(std::make_unique<FileRangeStream>(it->second.file, 0, it->second.size, what()), info,
-                             ctx_.limits, ctx_.progress);
+      // Hashed as it arrived (that is how it was recognised): not hashed again.
+      CheckedFileLayerBody body(it->second.file, 0, it->second.size, what());
       data.body = &body;
       first.process_image_element(ElementType::layer, info.diff_id.str(), data);
       body.drain_and_verify();
@@ -167,10 +167,10 @@ class DockerDaemonInput : public InputStore {
           fail(Errc::integrity, "{}: the config the daemon sent does not match the image ID", what());
       } else if (blob) {
         const Digest d = Digest::parse("sha256:" + base, "blob name");
-        if (wanted.count(d) && !layers_.count(d)) spool(a, reader, name, wanted);
+        if (wanted.count(d) && !layers_.count(d)) spool(a, reader, wanted);
       } else if (base == "layer.tar") {
         // Docker <= 24 names layer directories by legacy IDs: the digest tells which layer it is.
-        spool(a, reader, name, wanted);
+        spool(a, reader, wanted);
       }
     }
   }
@@ -188,7 +188,7 @@ class DockerDaemonInput : public InputStore {
     return out;
   }
 
-  void spool(archive* a, StreamReader& reader, const std::string& name, const std::set<Digest>& wanted) {
+  void spool(archive* a, StreamReader& reader, const std::set<Digest>& wanted) {
     auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
     Hasher h;
     std::vector<char> buffer(1 << 20);
@@ -205,7 +205,6 @@ class DockerDaemonInput : public InputStore {
     if (!wanted.count(d) || layers_.count(d)) return;  // another layer, or one not wanted
     log::verbose("{}: received layer {} ({} bytes)", what(), d.short_str(), size);
     layers_.emplace(d, SpooledBlob{fd, size});
-    (void)name;
   }
 
   [[noreturn]] void rethrow_or_fail(StreamReader& reader, archive* a) {

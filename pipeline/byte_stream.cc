@@ -145,4 +145,13 @@ std::size_t SequentialFdStream::read(char* buffer, std::size_t size) {
   }
 }
 
+void read_exact(ByteStream& stream, char* out, std::size_t size, std::string_view what) {
+  while (size > 0) {
+    const std::size_t got = stream.read(out, size);
+    if (got == 0) fail(Errc::bad_input, "{} is truncated", what);
+    out += got;
+    size -= got;
+  }
+}
+
 }  // namespace dd

@@ -116,6 +116,8 @@ class CountingStream : public ByteStream {
   std::uint64_t count_ = 0;
 };
 
+// Reads exactly `size` bytes; a stream that ends first is Errc::bad_input "WHAT is truncated".
+void read_exact(ByteStream& stream, char* out, std::size_t size, std::string_view what);
 // Reads a whole stream that must be small (JSON). More than `cap` bytes is Errc::limit.
 std::string read_capped(ByteStream& stream, std::size_t cap, std::string_view what);
 // Reads and discards the rest of a stream; end-of-stream checks still run.
