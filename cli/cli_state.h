@@ -24,6 +24,7 @@ struct PipelineFlags {
   std::string platform;
   std::vector<std::string> filters;
   std::string compress;
+  std::string load_layers;               // --load-layers: auto, all or missing (docker-daemon destination)
   bool force = false;
   double max_expansion = ExpansionLimit{}.ratio;
   std::vector<std::string> bases;        // --base: images the receiver has
@@ -44,6 +45,9 @@ void add_receiver_flags(CLI::App& cmd, PipelineFlags& flags, bool with_inventory
 // Builds the run context from the flags (limits, platform, progress on a terminal, and what the
 // receiver has, from --base and --inventory).
 RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, Progress& progress);
+
+// Sets the destination's options from --compress and --load-layers.
+void set_destination_options(StageSpec& destination, const PipelineFlags& flags);
 
 // True when `text` starts with "KIND:" for a registered stage of that role.
 bool has_kind_prefix(const std::string& text, Registry::Role role);

@@ -203,7 +203,7 @@ int run_apply(const ApplyArgs& given, const char* destination_kind, const Global
   PipelineSpec spec;
   spec.source = {"delta", args.package, {}};
   spec.destination = parse_stage_spec(destination);
-  if (!args.flags.compress.empty()) spec.destination.options["compress"] = args.flags.compress;
+  set_destination_options(spec.destination, args.flags);
   for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
   const nlohmann::json result = run_pipeline(builtin_registry(), spec, ctx);
   if (global.json) std::cout << result.dump(2) << "\n";

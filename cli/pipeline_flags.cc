@@ -2,6 +2,7 @@
 
 #include "inputs/archive_input.h"
 #include "pipeline/builtin_stages.h"
+#include "pipeline/error.h"
 #include "pipeline/receiver.h"
 
 namespace dd::cli {
@@ -20,7 +21,20 @@ void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd.add_option("--compress", flags.compress, "layer compression of an OCI destination: none, gzip or zstd (default: as the source)")
       ->check(CLI::IsMember({"none", "gzip", "zstd"}));
+  cmd.add_option("--load-layers", flags.load_layers,
+                 "into a docker daemon: all, or only the missing ones (the daemon's shared layers are left out), "
+                 "or auto: missing where the daemon is known to accept it (default)")
+      ->check(CLI::IsMember({"auto", "all", "missing"}));
   cmd.add_flag("-f,--force", flags.force, "replace an existing destination");
+}
+
+void set_destination_options(StageSpec& destination, const PipelineFlags& flags) {
+  if (!flags.compress.empty()) destination.options["compress"] = flags.compress;
+  if (!flags.load_layers.empty()) {
+    if (destination.kind != "docker-daemon")
+      fail(Errc::usage, "--load-layers applies to a docker-daemon destination, not {}", destination.text());
+    destination.options["load-layers"] = flags.load_layers;
+  }
 }
 
 bool has_kind_prefix(const std::string& text, Registry::Role role) {

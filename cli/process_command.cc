@@ -59,7 +59,7 @@ int run_process(const ProcessArgs& args, const char* source_kind, const char* de
     // Otherwise it names an unknown type, which the registry reports with a suggestion.
   }
   spec.destination = parse_stage_spec(destination);
-  if (!args.flags.compress.empty()) spec.destination.options["compress"] = args.flags.compress;
+  set_destination_options(spec.destination, args.flags);
   for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
 
   Progress progress(false);

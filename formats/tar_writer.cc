@@ -4,6 +4,8 @@
 #include <archive_entry.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+
 #include <memory>
 
 #include "pipeline/error.h"
@@ -36,6 +38,31 @@ TarWriter::TarWriter(const std::string& path) : path_(path), archive_(archive_wr
   if (archive_write_open_filename(archive_, path_.c_str()) != ARCHIVE_OK) fail_archive("opening");
 }
 
+TarWriter::TarWriter(const std::string& name, Sink sink)
+    : path_(name), archive_(archive_write_new()), sink_(std::move(sink)) {
+  if (archive_ == nullptr) fail(Errc::internal, "out of memory creating tar writer for {}", path_);
+  if (archive_write_set_format_pax_restricted(archive_) != ARCHIVE_OK) fail_archive("choosing the tar format");
+  // Bigger blocks than tar's 10 KiB: fewer, larger writes into the sink. Bytes in the last
+  // block: 1, so the end is not padded beyond the two zero records.
+  archive_write_set_bytes_per_block(archive_, 1 << 16);
+  archive_write_set_bytes_in_last_block(archive_, 1);
+  if (archive_write_open2(archive_, this, nullptr, &TarWriter::write_to_sink, nullptr, nullptr) != ARCHIVE_OK)
+    fail_archive("opening");
+}
+
+ssize_t TarWriter::write_to_sink(::archive* a, void* self, const void* data, std::size_t size) {
+  auto* writer = static_cast<TarWriter*>(self);
+  // Exceptions must not cross libarchive's C frames: keep it for fail_archive.
+  try {
+    writer->sink_(static_cast<const char*>(data), size);
+    return static_cast<ssize_t>(size);
+  } catch (...) {
+    writer->sink_error_ = std::current_exception();
+    archive_set_error(a, EIO, "the destination stopped taking data");
+    return -1;
+  }
+}
+
 TarWriter::~TarWriter() {
   // Abandoned (an error mid-way): mark the archive failed first, or closing would pad the
   // unfinished entry with zeros up to its declared size, however absurd that size is.
@@ -46,6 +73,7 @@ TarWriter::~TarWriter() {
 }
 
 void TarWriter::fail_archive(const std::string& doing) const {
+  if (sink_error_) std::rethrow_exception(sink_error_);
   const char* message = archive_ != nullptr ? archive_error_string(archive_) : nullptr;
   fail(Errc::io, "{}: {}: {}", path_, doing, message != nullptr ? message : "libarchive failed");
 }
@@ -113,6 +141,7 @@ void TarWriter::close() {
     const std::string message = archive_error_string(archive_) ? archive_error_string(archive_) : "libarchive failed";
     archive_write_free(archive_);
     archive_ = nullptr;
+    if (sink_error_) std::rethrow_exception(sink_error_);
     fail(Errc::io, "{}: closing: {}", path_, message);
   }
   archive_write_free(archive_);

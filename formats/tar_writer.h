@@ -3,8 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 #include "pipeline/byte_stream.h"
 
@@ -17,6 +21,10 @@ class TarWriter {
  public:
   // Creates (or truncates) the tar file at `path`.
   explicit TarWriter(const std::string& path);
+  // Passes the tar's bytes to `sink` as they are made (`name` is for messages). What `sink`
+  // throws is rethrown by the call that wrote.
+  using Sink = std::function<void(const char*, std::size_t)>;
+  TarWriter(const std::string& name, Sink sink);
   // Closes without reporting errors; call close() to find out whether the file is complete.
   ~TarWriter();
   TarWriter(const TarWriter&) = delete;
@@ -36,10 +44,13 @@ class TarWriter {
   void write_header(archive_entry* entry, const std::string& name);
   void finish_entry(const std::string& name);
   [[noreturn]] void fail_archive(const std::string& doing) const;
+  static ssize_t write_to_sink(::archive*, void* self, const void* data, std::size_t size);
 
   std::string path_;
   ::archive* archive_ = nullptr;
   std::vector<char> buffer_;
+  Sink sink_;
+  std::exception_ptr sink_error_;  // what sink_ threw, for fail_archive
 };
 
 }  // namespace dd

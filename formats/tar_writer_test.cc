@@ -171,3 +171,43 @@ TEST_F(TarWriterTest, AddingAfterCloseFails) {
 
 }  // namespace
 }  // namespace dd
+
+namespace dd {
+namespace {
+
+TEST_F(TarWriterTest, SinkGetsTheSameEntriesAsAFile) {
+  const std::string big = big_content();
+  std::string streamed;
+  {
+    TarWriter tar("streamed", [&](const char* p, std::size_t n) { streamed.append(p, n); });
+    MemoryStream body(big);
+    tar.add_file("blobs/big", big.size(), body);
+    tar.close();
+  }
+  {
+    std::ofstream(path("streamed.tar"), std::ios::binary) << streamed;
+  }
+  auto entries = read_tar(path("streamed.tar"));
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries["blobs/big"].content, big);
+  // Padded to whole 512-byte records, with the two zero records at the end and nothing more.
+  EXPECT_EQ(streamed.size() % 512, 0u);
+  EXPECT_EQ(streamed.size(), 512 + (big.size() + 511) / 512 * 512 + 1024);
+}
+
+TEST_F(TarWriterTest, WhatTheSinkThrowsReachesTheCaller) {
+  TarWriter tar("refusing", [](const char*, std::size_t) { fail(Errc::bad_input, "the daemon went away"); });
+  const std::string big = big_content();
+  MemoryStream body(big);
+  try {
+    tar.add_file("big", big.size(), body);
+    tar.close();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::bad_input);
+    EXPECT_STREQ(e.what(), "the daemon went away");
+  }
+}
+
+}  // namespace
+}  // namespace dd

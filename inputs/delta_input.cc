@@ -50,7 +50,10 @@ class DeltaInput : public InputStore {
     check_bases(header);
     emit_manifest(header, first);
     emit_config(header, in, first);
-    for (std::size_t i = 0; i < header.layers.size(); ++i) emit_layer(header, i, in, first);
+    std::vector<bool> wanted;
+    for (const auto& l : header.layers) wanted.push_back(first.fetch_callback(l.diff_id));
+    fetch_bases(header, wanted);
+    for (std::size_t i = 0; i < header.layers.size(); ++i) emit_layer(header, i, wanted[i], in, first);
     char extra;
     if (in.read(&extra, 1) != 0) fail(Errc::bad_input, "{} has bytes after its last payload", what_);
   }
@@ -64,15 +67,25 @@ class DeltaInput : public InputStore {
            header.base_layers.size(), header.base_layers.front().image);
     const Inventory& have = ctx_.receiver->bases->inventory();
     std::vector<std::string> missing;
-    std::set<Digest> wanted;
     for (const auto& b : header.base_layers) {
-      wanted.insert(b.diff_id);
       if (!have.image_with_layer(b.diff_id)) missing.push_back(fmt::format("{} (of {})", b.diff_id.short_str(), b.image));
     }
     if (!missing.empty())
       fail(Errc::not_found, "the base image(s) lack {} layer(s) that {} needs: {}", missing.size(), what_,
            fmt::format("{}", fmt::join(missing, ", ")));
-    ctx_.receiver->bases->fetch(wanted);
+  }
+
+  // Reads from the bases only what the wanted layers are made of: a layer the destination
+  // already has (a daemon's shared layers) costs nothing.
+  void fetch_bases(const PackageHeader& header, const std::vector<bool>& wanted) {
+    std::set<Digest> needed;
+    for (std::size_t i = 0; i < header.layers.size(); ++i) {
+      const PackageLayer& l = header.layers[i];
+      if (!wanted[i]) continue;
+      if (l.shipping == Shipping::reused) needed.insert(l.diff_id);
+      if (l.shipping == Shipping::delta) needed.insert(l.bases.begin(), l.bases.end());
+    }
+    if (!needed.empty()) ctx_.receiver->bases->fetch(needed);
   }
 
   void emit_manifest(const PackageHeader& header, Stage& first) {
@@ -103,7 +116,7 @@ class DeltaInput : public InputStore {
     first.process_image_element(ElementType::config, header.config_digest.str(), data);
   }
 
-  void emit_layer(const PackageHeader& header, std::size_t i, ByteStream& in, Stage& first) {
+  void emit_layer(const PackageHeader& header, std::size_t i, bool wanted, ByteStream& in, Stage& first) {
     throw_if_interrupted();
     const PackageLayer& l = header.layers[i];
     const std::string what = fmt::format("{} layer {}/{} {}", what_, i + 1, header.layers.size(), l.diff_id.short_str());
@@ -116,7 +129,7 @@ class DeltaInput : public InputStore {
     if (l.shipping != Shipping::reused) payload = take_payload(l, in, what);
     ElementData data;
     data.layer = &info;
-    if (!first.fetch_callback(l.diff_id)) {
+    if (!wanted) {
       info.stored = Descriptor{media_type::kOciLayer, l.diff_id, l.size, {}, {}};
       info.source = info.stored;
       first.process_image_element(ElementType::layer, l.diff_id.str(), data);

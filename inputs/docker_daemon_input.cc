@@ -168,6 +168,10 @@ class DockerDaemonInput : public InputStore {
       } else if (blob) {
         const Digest d = Digest::parse("sha256:" + base, "blob name");
         if (wanted.count(d) && !layers_.count(d)) spool(a, reader, wanted);
+      } else if (name == base && name.size() == 68 && name.ends_with(".tar")) {
+        // Podman names each layer file by its diff_id; spool() checks the bytes against it.
+        const Digest d = Digest::parse("sha256:" + name.substr(0, 64), "layer file name");
+        if (wanted.count(d) && !layers_.count(d)) spool(a, reader, wanted);
       } else if (base == "layer.tar") {
         // Docker <= 24 names layer directories by legacy IDs: the digest tells which layer it is.
         spool(a, reader, wanted);

@@ -1,9 +1,6 @@
 #include "outputs/docker_archive_output.h"
 
-#include <filesystem>
 #include <memory>
-#include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -11,10 +8,9 @@
 
 #include "formats/tar_writer.h"
 #include "outputs/atomic_destination.h"
-#include "outputs/layer_writer.h"
+#include "outputs/docker_archive_writer.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
-#include "pipeline/progress.h"
 
 namespace dd {
 namespace {
@@ -38,8 +34,7 @@ std::string repo_tag_from_ref(const std::string& ref) {
 class DockerArchiveOutput : public OutputStore {
  public:
   DockerArchiveOutput(const StageSpec& spec, const RunContext& ctx) : spec_text_(spec.text()) {
-    check_options(spec, {"compress", "untagged"});
-    untagged_ = spec.options.count("untagged") > 0;
+    check_options(spec, {"compress"});
     // Layers are always plain tar here: what docker load of every version and skopeo read.
     if (auto it = spec.options.find("compress"); it != spec.options.end() && parse_compression(it->second) != Compression::none)
       fail(Errc::usage, "docker-archive layers are always uncompressed (docker load and skopeo expect plain tar); "
@@ -50,6 +45,7 @@ class DockerArchiveOutput : public OutputStore {
     destination_ = std::make_unique<AtomicDestination>(path, AtomicDestination::Kind::file, ctx.force);
     staging_ = std::make_unique<ScratchDirectory>(destination_->destination() + ".staging-");
     tar_ = std::make_unique<TarWriter>(destination_->temp_path());
+    writer_ = std::make_unique<DockerArchiveWriter>(*tar_, staging_->path(), spec_text_);
   }
 
   bool fetch_callback(const Digest&) override { return true; }  // docker load needs every layer
@@ -58,81 +54,27 @@ class DockerArchiveOutput : public OutputStore {
     switch (type) {
       case ElementType::index: break;
       case ElementType::manifest: source_tags_ = data.manifest->repo_tags; break;
-      case ElementType::config: take_config(*data.config); break;
-      case ElementType::layer: take_layer(*data.layer, data.body); break;
+      case ElementType::config: writer_->add_config(*data.config); break;
+      case ElementType::layer: writer_->add_layer(*data.layer, data.body); break;
     }
   }
 
   void finalize() override {
-    if (!config_) fail(Errc::internal, "{}: the image config never arrived", spec_text_);
-    if (layer_files_.size() != expected_layers_)
-      fail(Errc::internal, "{}: {} of {} layers arrived", spec_text_, layer_files_.size(), expected_layers_);
     const std::vector<std::string> tags = repo_tags();
-    const nlohmann::ordered_json manifest = nlohmann::ordered_json::array(
-        {{{"Config", config_file_}, {"RepoTags", tags}, {"Layers", layer_files_}}});
-    // No legacy "repositories" file or per-layer directories: docker load needs only manifest.json.
-    // It comes last, as the tags are final only now; docker load and skopeo read the whole tar.
-    MemoryStream manifest_bytes(manifest.dump());
-    tar_->add_file("manifest.json", manifest.dump().size(), manifest_bytes);
-    tar_->close();
+    writer_->finish(tags);
     staging_->remove();
     destination_->commit();
-
     result_ = {{"destination", spec_text_},
-               {"image_id", config_->digest.str()},
+               {"image_id", writer_->image_id().str()},
                {"repo_tags", tags},
-               {"layers", layer_files_.size()},
-               {"bytes", blob_bytes_}};
+               {"layers", writer_->layer_count()},
+               {"bytes", writer_->bytes()}};
   }
 
   nlohmann::json result() const override { return result_; }
 
  private:
-  void take_config(const std::string& bytes) {
-    if (config_) fail(Errc::internal, "{}: the image config arrived twice", spec_text_);
-    const Digest digest = Digest::sha256_of(bytes);
-    config_file_ = digest.hex() + ".json";
-    MemoryStream config_bytes(bytes);
-    tar_->add_file(config_file_, bytes.size(), config_bytes);
-    config_ = WrittenBlob{digest, bytes.size(), Compression::none};
-    blob_bytes_ += config_->size;
-  }
-
-  void take_layer(const LayerInfo& info, LayerBody* body) {
-    if (body == nullptr)
-      fail(Errc::bad_input, "docker-archive output needs every layer, but layer {} ({}) was skipped upstream",
-           info.index + 1, info.diff_id.str());
-    expected_layers_ = info.count;
-    const std::string name = info.diff_id.hex() + ".tar";
-    if (written_diff_ids_.insert(info.diff_id).second) {
-      const std::uint64_t size = add_layer_to_tar(name, info, *body);
-      blob_bytes_ += size;
-      log::verbose("layer {}/{} {}: uncompressed {}", info.index + 1, info.count,
-                   info.diff_id.short_str(), human_bytes(size));
-    } else {
-      log::verbose("layer {}/{} {}: same as an earlier layer", info.index + 1, info.count,
-                   info.diff_id.short_str());
-    }
-    layer_files_.push_back(name);
-  }
-
-  // A tar entry needs its size before its bytes. An uncompressed source states it, so the layer
-  // streams straight in (checked against its diff_id as it goes); a compressed one is first
-  // decompressed into a staging file, one layer at a time, then copied in and deleted.
-  std::uint64_t add_layer_to_tar(const std::string& name, const LayerInfo& info, LayerBody& body) {
-    if (info.compression == Compression::none && info.stored.size) {
-      tar_->add_file(name, *info.stored.size, body.stored());
-      return *info.stored.size;
-    }
-    const std::string spool = staging_->path() + "/" + name;
-    const WrittenBlob blob = write_layer(body, info, Compression::none, spool);
-    tar_->add_file_from_path(name, spool);
-    std::filesystem::remove(spool);
-    return blob.size;
-  }
-
   std::vector<std::string> repo_tags() const {
-    if (untagged_) return {};
     if (!ref_tag_.empty()) return {ref_tag_};
     std::vector<std::string> tags;
     for (const std::string& tag : source_tags_) {
@@ -147,18 +89,11 @@ class DockerArchiveOutput : public OutputStore {
 
   std::string spec_text_;
   std::string ref_tag_;
-  bool untagged_ = false;  // no RepoTags: the docker-daemon output tags after checking the load
   std::unique_ptr<AtomicDestination> destination_;
   std::unique_ptr<ScratchDirectory> staging_;  // spool for layers whose size is known only once written
   std::unique_ptr<TarWriter> tar_;             // writes the destination's temporary file
-
+  std::unique_ptr<DockerArchiveWriter> writer_;
   std::vector<std::string> source_tags_;
-  std::optional<WrittenBlob> config_;
-  std::string config_file_;
-  std::vector<std::string> layer_files_;  // in image order; a repeated layer appears again
-  std::set<Digest> written_diff_ids_;
-  std::size_t expected_layers_ = 0;
-  std::uint64_t blob_bytes_ = 0;
   nlohmann::json result_;
 };
 

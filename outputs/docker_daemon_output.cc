@@ -1,14 +1,18 @@
 #include "outputs/docker_daemon_output.h"
 
-#include <filesystem>
+#include <memory>
+#include <set>
 
+#include "formats/manifest_parser.h"
 #include "inputs/docker_daemon_input.h"
 #include "outputs/atomic_destination.h"
-#include "pipeline/builtin_stages.h"
+#include "outputs/docker_archive_writer.h"
+#include "pipeline/consumer_sink.h"
+#include "pipeline/daemon_layer_chains.h"
 #include "pipeline/docker_engine.h"
 #include "pipeline/error.h"
-#include "pipeline/interruption.h"
 #include "pipeline/log.h"
+#include "pipeline/runner.h"
 #include "pipeline/temp_file.h"
 
 namespace dd {
@@ -23,78 +27,155 @@ std::pair<std::string, std::string> split_tag(const std::string& name) {
   return {name, "latest"};
 }
 
+// Which layers the load carries: every one, or only those the daemon lacks ("missing"), or that
+// where the daemon is known to accept it ("auto").
+enum class LoadLayers { all, missing, auto_ };
+
+LoadLayers parse_load_layers(const StageSpec& spec) {
+  const auto it = spec.options.find("load-layers");
+  if (it == spec.options.end() || it->second == "auto") return LoadLayers::auto_;
+  if (it->second == "all") return LoadLayers::all;
+  if (it->second == "missing") return LoadLayers::missing;
+  fail(Errc::usage, "--load-layers takes auto, all or missing, not '{}'", it->second);
+}
+
+// The load answer is a stream of JSON lines; one with "error" means the daemon refused.
+std::string load_error(const std::string& answer) {
+  std::size_t start = 0;
+  while (start < answer.size()) {
+    auto end = answer.find('\n', start);
+    if (end == std::string::npos) end = answer.size();
+    try {
+      const auto j = nlohmann::json::parse(answer.substr(start, end - start));
+      if (j.is_object() && j.contains("error"))
+        return one_line_message(j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump());
+    } catch (const nlohmann::json::exception&) {
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
 class DockerDaemonOutput : public OutputStore {
  public:
   DockerDaemonOutput(const StageSpec& spec, const RunContext& ctx)
-      : ctx_(ctx), name_(spec.argument), engine_(DockerEngine::resolve_host(ctx.docker_host)) {
-    check_options(spec, {});
+      : spec_(spec), ctx_(ctx), name_(spec.argument), load_layers_(parse_load_layers(spec)),
+        engine_(DockerEngine::resolve_host(ctx.docker_host)) {
+    check_options(spec, {"load-layers"});
     if (!name_.empty()) {
       check_daemon_reference(name_);
       if (name_.find('@') != std::string::npos) fail(Errc::usage, "docker-daemon output needs NAME[:TAG], not a digest");
     }
-    // The tar is written beside the other temporaries, then streamed into the daemon.
-    scratch_ = std::make_unique<ScratchDirectory>(temp_directory(ctx) + "/docker_delta-load-");
-    tar_path_ = scratch_->path() + "/image.tar";
-    StageSpec inner{"docker-archive", tar_path_, {{"untagged", "1"}}};
-    archive_ = builtin_registry().make_output(inner, ctx);
+    // For compressed layers, decompressed one at a time to learn their size for the tar.
+    staging_ = std::make_unique<ScratchDirectory>(temp_directory(ctx) + "/docker_delta-load-");
   }
 
-  bool fetch_callback(const Digest& d) override { return archive_->fetch_callback(d); }
-  void process_image_element(ElementType type, const std::string& name, ElementData& data) override {
-    if (type == ElementType::manifest && name_.empty() && !data.manifest->repo_tags.empty())
-      name_ = data.manifest->repo_tags.front();
-    archive_->process_image_element(type, name, data);
+  // Layers the daemon holds are not wanted: upstream need not even make them.
+  bool fetch_callback(const Digest& d) override {
+    decided_ = true;  // the answer must not change, so what is left out is fixed from here on
+    return left_out_.count(d) == 0;
+  }
+
+  void process_image_element(ElementType type, const std::string&, ElementData& data) override {
+    switch (type) {
+      case ElementType::index: break;
+      case ElementType::manifest:
+        if (name_.empty() && !data.manifest->repo_tags.empty()) name_ = data.manifest->repo_tags.front();
+        break;
+      case ElementType::config:
+        if (!decided_) decide_left_out(parse_config(*data.config, ctx_.limits).diff_ids);
+        start_load().add_config(*data.config);
+        break;
+      case ElementType::layer: start_load().add_layer(*data.layer, data.body); break;
+    }
   }
 
   void finalize() override {
+    start_load().finish({});  // untagged: the tag is set once the load is confirmed
+    std::string refusal;
+    try {
+      upload_->close();
+      refusal = load_error(*answer_);
+    } catch (const Error& e) {
+      if (writer_->layers_left_out() == 0) throw;
+      refusal = e.what();
+    }
+    if (!refusal.empty()) {
+      if (writer_->layers_left_out() == 0) fail(Errc::bad_input, "docker daemon refused the load: {}", refusal);
+      StageSpec full = spec_;
+      full.options["load-layers"] = "all";
+      throw RunAgainWith(fmt::format("docker daemon refused a load without the {} layer(s) it holds ({}): sending "
+                                     "every layer",
+                                     writer_->layers_left_out(), refusal),
+                         full);
+    }
+    tag_and_check();
+    staging_->remove();
+  }
+
+  nlohmann::json result() const override { return result_; }
+
+ private:
+  // The daemon's longest chain prefix is left out of the load, except a diff_id that appears
+  // again further up (that position needs the file).
+  void decide_left_out(const std::vector<Digest>& diff_ids) {
+    decided_ = true;
+    if (load_layers_ == LoadLayers::all) return;
+    if (load_layers_ == LoadLayers::auto_ && !daemon_loads_archives_without_held_layers(engine_)) return;
+    const std::size_t held = daemon_held_prefix(engine_, diff_ids);
+    for (std::size_t i = 0; i < held; ++i) left_out_.insert(diff_ids[i]);
+    for (std::size_t i = held; i < diff_ids.size(); ++i) left_out_.erase(diff_ids[i]);
+    if (held > 0) log::verbose("the docker daemon holds the first {} of {} layers: they are not sent", held, diff_ids.size());
+  }
+
+  // The tar streams into POST /images/load on another thread as it is written: no temporary
+  // copy of the image, and the daemon unpacks while the pipeline still produces.
+  DockerArchiveWriter& start_load() {
+    if (writer_) return *writer_;
     if (name_.empty()) fail(Errc::usage, "the image has no name to tag it with: give docker-daemon:NAME[:TAG]");
-    archive_->finalize();
-    const std::string image_id = archive_->result().value("image_id", "");
-    auto fd = std::make_shared<UniqueFd>(open_for_reading(tar_path_));
-    const auto size = std::filesystem::file_size(tar_path_);
-    log::verbose("loading {} into the docker daemon at {}", human_bytes(size), engine_.host());
-    const std::string answer = engine_.post_stream("/images/load?quiet=1", "application/x-tar", [&](const auto& sink) {
-      FileRangeStream bytes(fd, 0, size, tar_path_);
-      copy_stream(bytes, sink);
+    answer_ = std::make_shared<std::string>();
+    upload_ = std::make_unique<ConsumerSink>([engine = engine_, answer = answer_](ByteStream& tar) mutable {
+      *answer = engine.post_stream("/images/load?quiet=1", "application/x-tar",
+                                   [&](const DockerEngine::Sink& sink) { copy_stream(tar, sink); });
     });
-    check_load_answer(answer);
+    tar_ = std::make_unique<TarWriter>("docker daemon load at " + engine_.host(),
+                                       [this](const char* p, std::size_t n) { upload_->write(p, n); });
+    writer_ = std::make_unique<DockerArchiveWriter>(*tar_, staging_->path(), "docker-daemon:" + name_);
+    writer_->leave_out(left_out_);
+    log::verbose("loading into the docker daemon at {}", engine_.host());
+    return *writer_;
+  }
+
+  void tag_and_check() {
+    const std::string image_id = writer_->image_id().str();
     auto [repo, tag] = split_tag(name_);
     engine_.post("/images/" + image_id + "/tag?repo=" + url_encode(repo) + "&tag=" + url_encode(tag));
     const auto inspect = engine_.get_json("/images/" + repo + ":" + tag + "/json");
     if (inspect.value("Id", "") != image_id)
       fail(Errc::integrity, "docker daemon: {}:{} is {}, not the image just loaded ({})", repo, tag,
            inspect.value("Id", "?"), image_id);
-    scratch_->remove();
-    result_ = archive_->result();
-    result_["destination"] = "docker-daemon:" + repo + ":" + tag;
-    result_["repo_tags"] = {repo + ":" + tag};
+    result_ = {{"destination", "docker-daemon:" + repo + ":" + tag},
+               {"image_id", image_id},
+               {"repo_tags", {repo + ":" + tag}},
+               {"layers", writer_->layer_count()},
+               {"layers_left_out", writer_->layers_left_out()},
+               {"bytes", writer_->bytes()}};
   }
 
-  nlohmann::json result() const override { return result_; }
-
- private:
-  // The load answer is a stream of JSON lines; one with "error" means the daemon refused.
-  static void check_load_answer(const std::string& answer) {
-    std::size_t start = 0;
-    while (start < answer.size()) {
-      auto end = answer.find('\n', start);
-      if (end == std::string::npos) end = answer.size();
-      try {
-        const auto j = nlohmann::json::parse(answer.substr(start, end - start));
-        if (j.is_object() && j.contains("error"))
-          fail(Errc::bad_input, "docker daemon refused the load: {}", j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump());
-      } catch (const nlohmann::json::exception&) {
-      }
-      start = end + 1;
-    }
-  }
-
+  StageSpec spec_;
   const RunContext& ctx_;
   std::string name_;
+  LoadLayers load_layers_;
   DockerEngine engine_;
-  std::unique_ptr<ScratchDirectory> scratch_;
-  std::string tar_path_;
-  std::unique_ptr<OutputStore> archive_;
+  std::unique_ptr<ScratchDirectory> staging_;
+  bool decided_ = false;
+  std::set<Digest> left_out_;
+  // Declared in this order so they are destroyed writer first, upload last: an unfinished load
+  // is abandoned (the daemon sees the body break off and loads nothing).
+  std::shared_ptr<std::string> answer_;
+  std::unique_ptr<ConsumerSink> upload_;
+  std::unique_ptr<TarWriter> tar_;
+  std::unique_ptr<DockerArchiveWriter> writer_;
   nlohmann::json result_;
 };
 

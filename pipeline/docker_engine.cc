@@ -72,9 +72,7 @@ void prepare(Request& req, const std::string& host) {
     if (j.is_object() && j.contains("message") && j["message"].is_string()) message = j["message"].get<std::string>();
   } catch (const std::exception&) {
   }
-  while (!message.empty() && (message.back() == '\n' || message.back() == '\r')) message.pop_back();
-  if (message.size() > 500) message = message.substr(0, 500) + "...";
-  fail(status == 404 ? Errc::not_found : Errc::bad_input, "docker daemon: {}: {}", what, message);
+  fail(status == 404 ? Errc::not_found : Errc::bad_input, "docker daemon: {}: {}", what, one_line_message(message));
 }
 
 // Reads a response, handing the body to `sink` as it arrives; returns the status code. Error
@@ -201,7 +199,7 @@ std::string DockerEngine::post_stream(const std::string& path, const std::string
             } catch (const Error&) {
             }
             fail(Errc::bad_input, "docker daemon: POST {}: it stopped reading ({}){}{}", path, ec.message(),
-                 early.empty() ? "" : ": ", early.substr(0, 500));
+                 early.empty() ? "" : ": ", one_line_message(early));
           }
         };
         http::write_header(s, sr, ec);
@@ -219,6 +217,14 @@ std::string DockerEngine::post_stream(const std::string& path, const std::string
 
 std::string DockerEngine::post(const std::string& path) {
   return post_stream(path, "text/plain", [](const Sink&) {});
+}
+
+std::string one_line_message(std::string message) {
+  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back()))) message.pop_back();
+  for (char& c : message)
+    if (c == '\n' || c == '\r') c = ' ';
+  if (message.size() > 1000) message = message.substr(0, 1000) + "...";
+  return message;
 }
 
 std::string url_encode(const std::string& value) {

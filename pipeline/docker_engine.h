@@ -36,6 +36,10 @@ class DockerEngine {
   std::string version_prefix_;  // "/v1.41" once negotiated
 };
 
+// A daemon's message as one line: line breaks (podman lists one reason per line) become spaces,
+// trailing ones go, and a very long message is cut.
+std::string one_line_message(std::string message);
+
 // Percent-encodes a value for a query string.
 std::string url_encode(const std::string& value);
 

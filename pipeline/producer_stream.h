@@ -3,14 +3,10 @@
 // the two working on different cores. At most a few blocks wait between them.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <exception>
 #include <functional>
-#include <mutex>
-#include <string>
 #include <thread>
 
+#include "pipeline/block_queue.h"
 #include "pipeline/byte_stream.h"
 
 namespace dd {
@@ -25,20 +21,10 @@ class ProducerStream : public ByteStream {
   ProducerStream(const ProducerStream&) = delete;
   ProducerStream& operator=(const ProducerStream&) = delete;
 
-  std::size_t read(char* buffer, std::size_t size) override;
+  std::size_t read(char* buffer, std::size_t size) override { return queue_.pop(buffer, size); }
 
  private:
-  struct Cancelled {};
-  void push(const char* data, std::size_t size);
-
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<std::string> queue_;
-  std::size_t queued_bytes_ = 0;
-  std::size_t max_queued_bytes_;
-  std::size_t front_offset_ = 0;  // bytes of queue_.front() already read
-  bool done_ = false, cancelled_ = false;
-  std::exception_ptr error_;
+  BlockQueue queue_;
   std::thread thread_;
 };
 

@@ -3,11 +3,18 @@
 #include <algorithm>
 
 #include "pipeline/error.h"
+#include "pipeline/log.h"
 
 namespace dd {
 
 nlohmann::json run_pipeline(const Registry& registry, const PipelineSpec& spec, RunContext& ctx) {
-  return run_pipeline(registry, spec.source, spec.filters, registry.make_output(spec.destination, ctx), ctx);
+  try {
+    return run_pipeline(registry, spec.source, spec.filters, registry.make_output(spec.destination, ctx), ctx);
+  } catch (const RunAgainWith& again) {
+    if (spec.source.argument == "-") throw;  // standard input cannot be read twice
+    log::info("{}; running again", again.what());
+    return run_pipeline(registry, spec.source, spec.filters, registry.make_output(again.destination(), ctx), ctx);
+  }
 }
 
 nlohmann::json run_pipeline(const Registry& registry, const StageSpec& source, std::vector<StageSpec> filters,

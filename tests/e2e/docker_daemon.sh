@@ -70,6 +70,48 @@ seed_forms() {
 }
 t "create IMAGE PACKAGE, apply PACKAGE IMAGE_NAME, inventory of the daemon" seed_forms
 
+held_layers_left_out() {
+    fresh
+    expect_ok docker-to-delta --base e2e-daemon/app:v1 e2e-daemon/app:v2 pkg.dd
+    docker rmi e2e-daemon/app:v2 >/dev/null
+    # v1 shares v2's first layer: dockerd (graphdriver) looks it up by chain, so it is not sent.
+    expect_ok -v --json delta-to-docker pkg.dd
+    assert_eq "layers left out" "1" "$(jq -r .layers_left_out <<<"$OUT")"
+    assert_match "verbose says why" "holds the first 1 of 3 layers" "$ERR"
+    assert_eq "image ID" "$APP_V2_ID" "$(id_of e2e-daemon/app:v2)"
+    assert_eq "docker run" "app v2" "$(docker run --rm --network none e2e-daemon/app:v2 /bin/busybox cat /hello.txt)"
+    docker rmi e2e-daemon/app:v2 >/dev/null
+    expect_ok --json delta-to-docker --load-layers all pkg.dd
+    assert_eq "--load-layers all" "0" "$(jq -r .layers_left_out <<<"$OUT")"
+    assert_eq "image ID" "$APP_V2_ID" "$(id_of e2e-daemon/app:v2)"
+    expect_fail 2 "--load-layers applies to a docker-daemon destination" delta-to-archive --load-layers all pkg.dd out.tar
+}
+t "layers the daemon holds are left out of the load" held_layers_left_out
+
+images_now() { docker images -a -q --no-trunc | sort | tr '\n' ' '; }
+
+load_cut_short() {
+    fresh
+    expect_ok docker-to-delta --base e2e-daemon/app:v1 e2e-daemon/app:v2 pkg.dd
+    docker rmi e2e-daemon/app:v2 >/dev/null
+    local before; before=$(images_now)
+    # The last payload is damaged: the daemon has had the config and two layers by then.
+    cp pkg.dd bad.dd
+    printf '\377' | dd of=bad.dd bs=1 seek=$(($(stat -c %s bad.dd) - 3)) conv=notrunc 2>/dev/null
+    expect_fail 1 "damaged" delta-to-docker bad.dd
+    assert_eq "images in the daemon" "$before" "$(images_now)"
+}
+t "a load cut short leaves nothing in the daemon" load_cut_short
+
+daemon_refuses() {
+    fresh
+    local before; before=$(images_now)
+    python3 "$REPO_DIR/tests/fixtures/make-unloadable-archive.py" broken.tar e2e-daemon/broken:v1 >/dev/null
+    expect_fail 1 "docker daemon refused the load: .*invalid tar header" archive-to-docker broken.tar e2e-daemon/broken:v1
+    assert_eq "images in the daemon" "$before" "$(images_now)"
+}
+t "the daemon refuses the load" daemon_refuses
+
 errors() {
     fresh
     expect_fail 1 "cannot connect to the docker daemon at unix:///nonexistent/docker.sock" \
