@@ -18,7 +18,10 @@ namespace {
 class DeltaFilter : public Filter {
  public:
   DeltaFilter(Stage& next, std::string method, TarDeltaSettings settings, const RunContext& ctx)
-      : Filter(next), method_(std::move(method)), settings_(settings), ctx_(ctx) {}
+      : Filter(next), method_(std::move(method)), settings_(settings), ctx_(ctx) {
+    // The bases are read while the input reads the new image, not after it.
+    if (ctx_.receiver && ctx_.receiver->bases) ctx_.receiver->bases->prefetch_all_layers();
+  }
 
   void process_image_element(ElementType type, const std::string& name, ElementData& data) override {
     if (type != ElementType::layer || data.body == nullptr || !ctx_.receiver->bases) {

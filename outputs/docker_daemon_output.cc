@@ -132,6 +132,7 @@ class DockerDaemonOutput : public OutputStore {
   // copy of the image, and the daemon unpacks while the pipeline still produces.
   DockerArchiveWriter& start_load() {
     if (writer_) return *writer_;
+    decided_ = true;  // a layer before the config: nothing is left out
     if (name_.empty()) fail(Errc::usage, "the image has no name to tag it with: give docker-daemon:NAME[:TAG]");
     answer_ = std::make_shared<std::string>();
     upload_ = std::make_unique<ConsumerSink>([engine = engine_, answer = answer_](ByteStream& tar) mutable {

@@ -159,7 +159,22 @@ const Inventory& BaseImages::inventory() {
   return *inventory_;
 }
 
+void BaseImages::prefetch_all_layers() {
+  if (prefetch_.valid() || sources_.empty()) return;
+  inventory();  // built here: the other thread then only reads it
+  prefetch_ = std::async(std::launch::async, [this] { return collect_all_layers(); });
+}
+
+void BaseImages::wait_for_prefetch() {
+  if (prefetch_.valid()) prefetched_ = prefetch_.get();  // rethrows what the other thread threw
+}
+
 void BaseImages::fetch(const std::set<Digest>& wanted) {
+  wait_for_prefetch();
+  fetch_now(wanted);
+}
+
+void BaseImages::fetch_now(const std::set<Digest>& wanted) {
   const Inventory& inv = inventory();
   std::set<Digest> missing;
   for (const auto& d : wanted)
@@ -178,12 +193,18 @@ void BaseImages::fetch(const std::set<Digest>& wanted) {
 }
 
 std::vector<DeltaLayerFile> BaseImages::all_layers() {
+  wait_for_prefetch();
+  if (prefetched_) return *prefetched_;
+  return collect_all_layers();
+}
+
+std::vector<DeltaLayerFile> BaseImages::collect_all_layers() {
   std::set<Digest> every;
   std::vector<Digest> order;
   for (const auto& image : inventory().images())
     for (const auto& d : image.diff_ids)
       if (every.insert(d).second) order.push_back(d);
-  fetch(every);
+  fetch_now(every);
   std::vector<DeltaLayerFile> out;
   for (const auto& d : order) {
     DeltaLayerFile& f = spooled_.at(d);
@@ -194,7 +215,8 @@ std::vector<DeltaLayerFile> BaseImages::all_layers() {
   return out;
 }
 
-const DeltaLayerFile& BaseImages::layer(const Digest& diff_id) const {
+const DeltaLayerFile& BaseImages::layer(const Digest& diff_id) {
+  wait_for_prefetch();
   auto it = spooled_.find(diff_id);
   if (it == spooled_.end()) fail(Errc::internal, "base layer {} was not fetched", diff_id.str());
   return it->second;

@@ -3,6 +3,7 @@
 // machine by `docker_delta inventory` (diff_ids only, so only dedupe can use them).
 #pragma once
 
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -53,15 +54,25 @@ class BaseImages {
   void fetch(const std::set<Digest>& wanted);
   // Every layer of every base image, bottom first, each once, spooled and indexed.
   std::vector<DeltaLayerFile> all_layers();
+  // Starts all_layers() on another thread, so the bases are read while the new image is (two
+  // daemon exports at once). Other calls wait for it; all_layers() returns its result.
+  void prefetch_all_layers();
   // A layer fetched before.
-  const DeltaLayerFile& layer(const Digest& diff_id) const;
+  const DeltaLayerFile& layer(const Digest& diff_id);
   bool empty() const { return sources_.empty(); }
 
  private:
+  std::vector<DeltaLayerFile> collect_all_layers();  // on the prefetch thread: no waiting for itself
+  void fetch_now(const std::set<Digest>& wanted);
+  void wait_for_prefetch();
+
   std::vector<StageSpec> sources_;
   RunContext ctx_;
+  std::optional<std::vector<DeltaLayerFile>> prefetched_;
   std::optional<Inventory> inventory_;
   std::map<Digest, DeltaLayerFile> spooled_;
+  // Last: destroyed (waited for) before what it writes to.
+  std::future<std::vector<DeltaLayerFile>> prefetch_;
 };
 
 struct Receiver {
