@@ -126,7 +126,7 @@ class DeltaInput : public InputStore {
     info.diff_id = l.diff_id;
     info.compression = Compression::none;
     std::shared_ptr<UniqueFd> payload;
-    if (l.shipping != Shipping::reused) payload = take_payload(l, in, what);
+    if (l.shipping != Shipping::reused) payload = take_payload(l, in, what, wanted);
     ElementData data;
     data.layer = &info;
     if (!wanted) {
@@ -172,9 +172,10 @@ class DeltaInput : public InputStore {
   }
 
   // The payload goes to a temporary file and is checked against its digest before any decoder
-  // sees it (and so that a package on a pipe can be decoded with random access).
-  std::shared_ptr<UniqueFd> take_payload(const PackageLayer& l, ByteStream& in, const std::string& what) {
-    auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
+  // sees it (and so that a package on a pipe can be decoded with random access). An unwanted
+  // one is only checked.
+  std::shared_ptr<UniqueFd> take_payload(const PackageLayer& l, ByteStream& in, const std::string& what, bool keep) {
+    auto fd = keep ? std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_)) : nullptr;
     Hasher h;
     std::vector<char> buffer(kBlockSize);
     std::uint64_t left = l.payload_size;
@@ -183,7 +184,7 @@ class DeltaInput : public InputStore {
       const std::size_t n = in.read(buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
       if (n == 0) fail(Errc::bad_input, "{} is truncated: its payload ends {} bytes early", what, left);
       h.update(buffer.data(), n);
-      write_all(fd->get(), buffer.data(), n, "temporary payload file");
+      if (fd) write_all(fd->get(), buffer.data(), n, "temporary payload file");
       left -= n;
     }
     if (h.finish() != *l.payload_digest) fail(Errc::integrity, "{}: the payload is damaged (digest mismatch)", what);
