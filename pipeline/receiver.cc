@@ -160,7 +160,7 @@ const Inventory& BaseImages::inventory() {
 }
 
 void BaseImages::prefetch_all_layers() {
-  if (prefetch_.valid() || sources_.empty()) return;
+  if (prefetch_.valid() || prefetched_ || sources_.empty()) return;
   inventory();  // built here: the other thread then only reads it
   prefetch_ = std::async(std::launch::async, [this] { return collect_all_layers(); });
 }

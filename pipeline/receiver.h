@@ -55,7 +55,8 @@ class BaseImages {
   // Every layer of every base image, bottom first, each once, spooled and indexed.
   std::vector<DeltaLayerFile> all_layers();
   // Starts all_layers() on another thread, so the bases are read while the new image is (two
-  // daemon exports at once). Other calls wait for it; all_layers() returns its result.
+  // daemon exports at once). Other calls wait for it; all_layers() returns its result. Once
+  // started it runs to the end, even if nothing waits for it (destruction waits).
   void prefetch_all_layers();
   // A layer fetched before.
   const DeltaLayerFile& layer(const Digest& diff_id);
