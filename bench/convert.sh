@@ -4,16 +4,7 @@
 # ../shared/bench/make-image-pair.sh) and on a synthetic image with one 1.5 GiB layer.
 # Images are cached in bench/cache (git-ignored). Prints a Markdown table.
 #   bench/convert.sh [path/to/docker_delta]   (default: a Release build in build-release/)
-set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-cache=$here/bench/cache
-mkdir -p "$cache"
-dd=${1:-}
-if [ -z "$dd" ]; then
-  cmake -S "$here" -B "$here/build-release" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$here/build-release" -j2 --target docker_delta >/dev/null
-  dd=$here/build-release/docker_delta
-fi
+. "$(dirname "$0")/lib.sh" "$@"
 
 if [ ! -f "$cache/webapp/v2.docker.tar" ]; then
   bash "$here/../shared/bench/make-image-pair.sh" "$here/../shared/bench/specs/webapp" "$cache/webapp" >/dev/null

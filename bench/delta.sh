@@ -6,16 +6,7 @@
 #     --patch-from, and bsdiff.
 # Sizes, create and apply wall time, peak RSS. Every package is applied and its image ID checked.
 #   bench/delta.sh [path/to/docker_delta]   (default: a Release build in build-release/)
-set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-cache=$here/bench/cache
-mkdir -p "$cache"
-dd=${1:-}
-if [ -z "$dd" ]; then
-  cmake -S "$here" -B "$here/build-release" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$here/build-release" -j2 --target docker_delta >/dev/null 2>&1
-  dd=$here/build-release/docker_delta
-fi
+. "$(dirname "$0")/lib.sh" "$@"
 w=$cache/webapp
 if [ ! -f "$w/v2.docker.tar" ]; then
   bash "$here/../shared/bench/make-image-pair.sh" "$here/../shared/bench/specs/webapp" "$w" >/dev/null

@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <unistd.h>
 
+#include "formats/plain_tar_reader.h"
 #include "pipeline/error.h"
 
 namespace dd {
@@ -14,13 +15,8 @@ LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t offset, std::u
   UniqueFd fd(::dup(file.get()));
   // Offsets libarchive reports are then relative to the layer's start.
   if (!fd || ::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) != static_cast<off_t>(offset)) fail_errno(what);
-  archive* a = archive_read_new();
-  struct Free {
-    archive* a;
-    ~Free() { archive_read_free(a); }
-  } free_archive{a};
-  archive_read_support_format_tar(a);
-  archive_read_support_filter_none(a);
+  PlainTarReader reader;
+  archive* a = reader.a;
   if (archive_read_open_fd(a, fd.get(), 64 * 1024) != ARCHIVE_OK)
     fail(Errc::bad_input, "{} is not a tar archive: {}", what, archive_error_string(a));
   LayerTarIndex index;

@@ -9,17 +9,13 @@
 #include <cstring>
 
 #include "formats/compression.h"
+#include "formats/plain_tar_reader.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
 #include "pipeline/temp_file.h"
 
 namespace dd {
 namespace {
-
-struct ArchiveReader {
-  archive* a = archive_read_new();
-  ~ArchiveReader() { archive_read_free(a); }
-};
 
 // Decompresses the archive into an anonymous temporary file (unlinked at once, so nothing is
 // left behind however the run ends). The expansion limit bounds what a hostile archive can cost.
@@ -62,9 +58,7 @@ void TarTree::build_index() {
   file_size_ = static_cast<std::uint64_t>(st.st_size);
   if (lseek(fd_->get(), 0, SEEK_SET) != 0) fail_errno(path_);
 
-  ArchiveReader r;
-  archive_read_support_format_tar(r.a);
-  archive_read_support_filter_none(r.a);
+  PlainTarReader r;
   // The fd is not owned by libarchive; it uses lseek to skip member data.
   if (archive_read_open_fd(r.a, fd_->get(), 64 * 1024) != ARCHIVE_OK)
     fail(Errc::bad_input, "{} is not a tar archive: {}", path_, archive_error_string(r.a));

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "formats/manifest_parser.h"
+#include "formats/plain_tar_reader.h"
 #include "pipeline/docker_engine.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
@@ -141,13 +142,8 @@ class DockerDaemonInput : public InputStore {
     const std::string path = "/images/" + reference_ + "/get";
     ProducerStream stream([this, path](const ProducerStream::Sink& sink) { engine_.get_stream(path, sink); });
     StreamReader reader(stream);
-    archive* a = archive_read_new();
-    struct Free {
-      archive* a;
-      ~Free() { archive_read_free(a); }
-    } free_archive{a};
-    archive_read_support_format_tar(a);
-    archive_read_support_filter_none(a);
+    PlainTarReader tar;
+    archive* a = tar.a;
     if (archive_read_open(a, &reader, nullptr, &StreamReader::read, nullptr) != ARCHIVE_OK) rethrow_or_fail(reader, a);
     const std::string config_hex = summary_->image_id.hex();
     std::size_t members = 0;
