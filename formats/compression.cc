@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "formats/bzip2_codec.h"
+#include "formats/xz_codec.h"
 #include "pipeline/error.h"
 
 namespace dd {
@@ -219,10 +221,10 @@ std::unique_ptr<Decompressor> make_decompressor(Compression c, ExpansionLimit li
     case Compression::none: return std::make_unique<IdentityDecompressor>(std::move(what));
     case Compression::gzip: return std::make_unique<GzipDecompressor>(limit, std::move(what));
     case Compression::zstd: return std::make_unique<ZstdDecompressor>(limit, std::move(what));
-    default: break;
+    case Compression::bzip2: return make_bzip2_decompressor(limit, std::move(what));
+    case Compression::xz: return make_xz_decompressor(limit, std::move(what));
   }
-  fail(Errc::unsupported, "{} is compressed with {}, which is not supported for layers (gzip, zstd, none)",
-       what, to_string(c));
+  fail(Errc::internal, "{}: unknown compression", what);
 }
 
 std::unique_ptr<Compressor> make_compressor(Compression c, int level) {
@@ -230,7 +232,8 @@ std::unique_ptr<Compressor> make_compressor(Compression c, int level) {
     case Compression::none: return std::make_unique<IdentityCompressor>();
     case Compression::gzip: return std::make_unique<GzipCompressor>(level);
     case Compression::zstd: return std::make_unique<ZstdCompressor>(level);
-    default: break;
+    case Compression::bzip2: return make_bzip2_compressor(level);
+    case Compression::xz: return make_xz_compressor(level);
   }
   fail(Errc::unsupported, "cannot write {} compression", to_string(c));
 }
@@ -256,6 +259,11 @@ void Decompressor::finish(const ByteSink& sink) {
 DecompressingStream::DecompressingStream(ByteStream& source, Compression c, ExpansionLimit limit,
                                          std::string what)
     : source_(source), decompressor_(make_decompressor(c, limit, std::move(what))),
+      input_buffer_(256 * 1024) {}
+
+DecompressingStream::DecompressingStream(std::unique_ptr<ByteStream> source, Compression c, ExpansionLimit limit,
+                                         std::string what)
+    : owned_source_(std::move(source)), source_(*owned_source_), decompressor_(make_decompressor(c, limit, std::move(what))),
       input_buffer_(256 * 1024) {}
 
 std::size_t DecompressingStream::read(char* buffer, std::size_t size) {

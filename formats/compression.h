@@ -74,7 +74,8 @@ class Decompressor {
   std::string what_;
 };
 
-// A decompressor for gzip, zstd or none (identity). `what` names the blob in errors.
+// A decompressor for any Compression. `what` names the blob in errors. Only the one format named
+// is decoded: compression nested inside it is data, as docker treats it.
 std::unique_ptr<Decompressor> make_decompressor(Compression c, ExpansionLimit limit, std::string what);
 
 class Compressor {
@@ -85,16 +86,20 @@ class Compressor {
 };
 
 // gzip output is deterministic (no name, no timestamp) so equal input gives equal digests.
-// `level` 0 picks the format's default.
+// `level` 0 picks the format's default. gzip, zstd and none are what images are written with;
+// bzip2 and xz only serve whole-layer payloads of delta packages.
 std::unique_ptr<Compressor> make_compressor(Compression c, int level = 0);
 
 // Pull adapter: reads compressed bytes from `source` and yields decompressed bytes.
 class DecompressingStream : public ByteStream {
  public:
   DecompressingStream(ByteStream& source, Compression c, ExpansionLimit limit, std::string what);
+  // The same, owning its source.
+  DecompressingStream(std::unique_ptr<ByteStream> source, Compression c, ExpansionLimit limit, std::string what);
   std::size_t read(char* buffer, std::size_t size) override;
 
  private:
+  std::unique_ptr<ByteStream> owned_source_;
   ByteStream& source_;
   std::unique_ptr<Decompressor> decompressor_;
   std::vector<char> input_buffer_;

@@ -7,9 +7,8 @@
 #include <set>
 
 #include "formats/delta_package.h"
-#include "formats/external_delta.h"
-#include "formats/libarchive_decompressing_stream.h"
 #include "formats/manifest_parser.h"
+#include "formats/package_layer_decoder.h"
 #include "formats/tar_delta.h"
 #include "pipeline/error.h"
 #include "pipeline/interruption.h"
@@ -22,16 +21,6 @@
 
 namespace dd {
 namespace {
-
-// Stops with Errc::bad_input once more than `cap` bytes pass: decoders never write more than
-// the header declared.
-ByteSink capped_sink(const ByteSink& out, std::uint64_t cap, std::uint64_t& written, const std::string& what) {
-  return [&out, cap, &written, what](const char* p, std::size_t n) {
-    written += n;
-    if (written > cap) fail(Errc::bad_input, "{} expands beyond its declared {} bytes", what, cap);
-    out(p, n);
-  };
-}
 
 class DeltaInput : public InputStore {
  public:
@@ -147,7 +136,6 @@ class DeltaInput : public InputStore {
     } else {
       // Decoded on another thread straight into whoever reads the body: no temporary copy of
       // the layer, and decoding overlaps with writing the output.
-      if (l.shipping == Shipping::delta) check_delta_size(l, what);
       size = *l.size;
       bytes = std::make_unique<ProducerStream>(
           [this, &l, payload, what](const ByteSink& out) { decode(l, payload, out, what); });
@@ -158,17 +146,6 @@ class DeltaInput : public InputStore {
     data.body = &body;
     first.process_image_element(ElementType::layer, l.diff_id.str(), data);
     body.drain_and_verify();
-  }
-
-  // A delta copies from its bases; a layer far bigger than its bases and payload could make is a
-  // bomb, refused before anything is written.
-  void check_delta_size(const PackageLayer& l, const std::string& what) {
-    std::uint64_t base_bytes = 0;
-    for (const auto& b : l.bases) base_bytes += ctx_.receiver->bases->layer(b).size;
-    const double ratio = ctx_.limits.expansion.enabled() ? ctx_.limits.expansion.ratio : 1e9;
-    if (*l.size > 2 * base_bytes + static_cast<std::uint64_t>(ratio * static_cast<double>(l.payload_size)) + (1ull << 30))
-      fail(Errc::limit, "{}: claims {} bytes, far more than a delta of {} against {} of bases can make", what, *l.size,
-           l.payload_size, base_bytes);
   }
 
   // The payload goes to a temporary file and is checked against its digest before any decoder
@@ -193,33 +170,9 @@ class DeltaInput : public InputStore {
 
   void decode(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload, const ByteSink& out,
               const std::string& what) {
-    const std::uint64_t declared = *l.size;
-    std::uint64_t written = 0;
-    const ByteSink sink = capped_sink(out, declared, written, what);
-    if (l.shipping == Shipping::full) {
-      auto raw = std::make_unique<FileRangeStream>(payload, 0, l.payload_size, what);
-      if (l.compression == Compression::bzip2 || l.compression == Compression::xz) {
-        LibarchiveDecompressingStream plain(std::move(raw), l.compression, ctx_.limits.expansion, what);
-        copy_stream(plain, sink);
-      } else {
-        DecompressingStream plain(*raw, l.compression, ctx_.limits.expansion, what);
-        copy_stream(plain, sink);
-      }
-      log::verbose("{}: whole, {} compressed {}", what, to_string(l.compression), human_bytes(l.payload_size));
-    } else {
-      std::vector<DeltaLayerFile> bases;
-      for (const auto& b : l.bases) bases.push_back(ctx_.receiver->bases->layer(b));
-      if (l.method == "zstd") {
-        FileRangeStream bytes(payload, 0, l.payload_size, what);
-        decode_tar_delta(bytes, bases, declared, sink, what);
-      } else if (l.method == "xdelta3") {
-        xdelta3_decode(payload->get(), bases.front(), declared, sink, what);
-      } else {
-        bsdiff_decode(payload->get(), bases.front(), declared, ctx_, sink, what);
-      }
-      log::verbose("{}: {} delta {} against {} base layer(s)", what, l.method, human_bytes(l.payload_size), bases.size());
-    }
-    if (written != declared) fail(Errc::bad_input, "{}: rebuilt {} bytes, but the package says {}", what, written, declared);
+    std::vector<DeltaLayerFile> bases;
+    for (const auto& b : l.bases) bases.push_back(ctx_.receiver->bases->layer(b));
+    decode_package_layer(l, payload, bases, ctx_, out, what);
   }
 
   const RunContext& ctx_;

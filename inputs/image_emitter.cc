@@ -1,6 +1,6 @@
 #include "inputs/image_emitter.h"
 
-#include "formats/libarchive_decompressing_stream.h"
+#include "formats/compression.h"
 #include "formats/manifest_parser.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
@@ -34,7 +34,7 @@ class OwningVerifyingStream : public ByteStream {
   VerifyingStream verifying_;
 };
 
-// bzip2, xz and the like: checked against the stored digest, decompressed by libarchive, and
+// bzip2, xz and the like: checked against the stored digest, decompressed, and
 // passed on as an uncompressed layer whose stored digest is its diff_id.
 std::unique_ptr<ByteStream> open_as_plain_tar(std::unique_ptr<ByteStream> raw, LayerInfo& info, const Limits& limits) {
   const std::string what = fmt::format("layer {} ({} compressed)", info.index + 1, to_string(info.compression));
@@ -44,7 +44,7 @@ std::unique_ptr<ByteStream> open_as_plain_tar(std::unique_ptr<ByteStream> raw, L
   info.stored.digest = info.diff_id;
   info.stored.size.reset();
   info.stored.media_type = media_type::kOciLayer;
-  return std::make_unique<LibarchiveDecompressingStream>(std::move(raw), compression, limits.expansion, what);
+  return std::make_unique<DecompressingStream>(std::move(raw), compression, limits.expansion, what);
 }
 
 std::string read_config(const FileTree& tree, Descriptor& config, const std::string& path, const RunContext& ctx) {

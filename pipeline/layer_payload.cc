@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "formats/libarchive_compressor.h"
 #include "pipeline/error.h"
 #include "pipeline/temp_file.h"
 
@@ -30,8 +29,6 @@ LayerPayload hash_payload(std::shared_ptr<UniqueFd> fd) {
 
 std::unique_ptr<Compressor> make_payload_compressor(Compression c, int level) {
   switch (c) {
-    case Compression::bzip2:
-    case Compression::xz: return make_libarchive_compressor(c, level);
     // ISA-L has levels 0-3; gzip's 1-9 map onto them.
     case Compression::gzip: return make_compressor(c, level == 0 ? 0 : std::clamp((level + 2) / 3, 1, 3));
     default: return make_compressor(c, level);
