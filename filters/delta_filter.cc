@@ -106,6 +106,9 @@ class DeltaFilter : public Filter {
       log::verbose("{}: file bytes unchanged {}, changed at the same path {}, by name {}, new {}; gzip files sent decompressed {}", what,
                    human_bytes(s.exact_bytes), human_bytes(s.path_bytes), human_bytes(s.name_bytes),
                    human_bytes(s.unmatched_bytes), human_bytes(s.gzip_bytes));
+      // A layer whose files match nothing in the bases reads no base: that is no delta, and a
+      // package may not name a delta without bases. It ships whole.
+      if (result.bases.empty()) throw Error(Errc::not_found, "nothing in it matches the base layers");
       p.bases = result.bases;
       p.method = method_;
       return p;

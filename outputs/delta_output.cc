@@ -10,6 +10,7 @@
 
 #include "formats/delta_package.h"
 #include "formats/manifest_parser.h"
+#include "formats/package_layer_decoder.h"
 #include "outputs/atomic_destination.h"
 #include "pipeline/error.h"
 #include "pipeline/interruption.h"
@@ -33,7 +34,8 @@ std::string utc_now() {
 class DeltaOutput : public OutputStore {
  public:
   DeltaOutput(const StageSpec& spec, const RunContext& ctx) : ctx_(ctx), spec_text_(spec.text()) {
-    check_options(spec, {"dry-run"});
+    check_options(spec, {"dry-run", "no-verify"});
+    verify_ = spec.options.count("no-verify") == 0;
     dry_run_ = spec.options.count("dry-run") > 0;
     path_ = spec.argument;
     if (path_.empty()) fail(Errc::usage, "delta needs a path: delta:PACKAGE");
@@ -148,13 +150,63 @@ class DeltaOutput : public OutputStore {
       copy_stream(bytes, [&](const char* p, std::size_t n) { write_all(out.get(), p, n, path_); });
     }
     if (::fsync(out.get()) != 0) fail_errno(path_);
+    out = UniqueFd();
+    verify_written();
     destination_->commit();
+  }
+
+  // Proves the package applies before it takes the destination's name: the header is read back
+  // by the parser `apply` uses, every payload in the file is checked against its digest, and
+  // (unless --no-verify) every payload is decoded against the bases it names, with the diff_id
+  // and size of what comes out checked.
+  void verify_written() {
+    const std::string what = "the package just written (" + path_ + ")";
+    SequentialFdStream in(open_for_reading(destination_->temp_path()), what);
+    const PackageHeader read_back = read_package_header(in, ctx_.limits, what);
+    if (read_back.to_json() != header_.to_json())
+      fail(Errc::internal, "{}: its header does not read back as written", what);
+    std::string config(read_back.config_size, '\0');
+    read_exact(in, config.data(), config.size(), what);
+    if (config != config_) fail(Errc::internal, "{}: its config does not read back as written", what);
+    std::size_t payload_index = 0;
+    for (std::size_t i = 0; i < read_back.layers.size(); ++i) {
+      const PackageLayer& l = read_back.layers[i];
+      if (l.shipping == Shipping::reused) continue;
+      throw_if_interrupted();
+      const std::string layer_what = fmt::format("{} layer {}/{} {}", what, i + 1, read_back.layers.size(), l.diff_id.short_str());
+      Hasher file_hash;
+      std::uint64_t left = l.payload_size;
+      std::vector<char> buffer(kBlockSize);
+      while (left > 0) {
+        const std::size_t n = in.read(buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
+        if (n == 0) fail(Errc::internal, "{}: the package ends inside the payload", layer_what);
+        file_hash.update(buffer.data(), n);
+        left -= n;
+      }
+      if (file_hash.finish() != *l.payload_digest) fail(Errc::internal, "{}: the payload does not read back as written", layer_what);
+      const auto& payload = payloads_.at(payload_index++);
+      if (verify_) decode_and_check(l, payload, layer_what);
+    }
+    char extra;
+    if (in.read(&extra, 1) != 0) fail(Errc::internal, "{} has bytes after its last payload", what);
+  }
+
+  void decode_and_check(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload, const std::string& what) {
+    std::vector<DeltaLayerFile> bases;
+    for (const auto& b : l.bases) bases.push_back(ctx_.receiver->bases->layer(b));
+    Hasher h;
+    decode_package_layer(l, payload, bases, ctx_, [&](const char* p, std::size_t n) { h.update(p, n); }, what);
+    if (h.finish() != l.diff_id)
+      fail(Errc::internal, "{}: the {} payload does not rebuild the layer (its diff_id differs); nothing was written", what,
+           l.shipping == Shipping::delta ? l.method + " delta" : "whole-layer");
+    log::verbose("{}: decoded back, diff_id checked", what);
   }
 
   const RunContext& ctx_;
   std::string spec_text_;
   std::string path_;
   bool dry_run_ = false;
+  bool verify_ = true;  // decode the written package back before it is renamed into place
   std::unique_ptr<AtomicDestination> destination_;
   PackageHeader header_;
   std::string config_;
