@@ -1,5 +1,9 @@
 #include "cli/cli_state.h"
 
+#include <sys/statvfs.h>
+
+#include <cstdlib>
+
 #include "inputs/archive_input.h"
 #include "pipeline/builtin_stages.h"
 #include "pipeline/error.h"
@@ -61,6 +65,20 @@ void add_receiver_flags(CLI::App& cmd, PipelineFlags& flags, bool with_inventory
 
 namespace {
 
+// What may expand beyond the ratio is what the run could store: the free space where it spools
+// (a decompressed layer lands there when a stage needs it whole), at most kMaxExpansionAllowance.
+void bound_expansion_by_free_space(ExpansionLimit& limit) {
+  const char* env = std::getenv("TMPDIR");
+  const std::string dir = env != nullptr && *env != '\0' ? env : "/tmp";
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return;
+  const std::uint64_t free_bytes = std::uint64_t(fs.f_bavail) * fs.f_frsize;
+  if (free_bytes < limit.allowance_bytes) {
+    limit.allowance_bytes = free_bytes;
+    limit.allowance_reason = "the free space in " + dir;
+  }
+}
+
 void attach_receiver(RunContext& ctx, const PipelineFlags& flags) {
   if (flags.bases.empty() && flags.inventories.empty()) return;
   auto receiver = std::make_shared<Receiver>();
@@ -83,6 +101,7 @@ RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, P
   ctx.force = flags.force;
   if (!flags.platform.empty()) ctx.platform = Platform::parse(flags.platform);
   ctx.limits.expansion.ratio = flags.max_expansion;
+  bound_expansion_by_free_space(ctx.limits.expansion);
   progress = Progress(Progress::stderr_is_terminal() && !global.quiet && !global.json);
   ctx.progress = &progress;
   ctx.docker_host = flags.host;

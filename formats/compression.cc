@@ -11,6 +11,7 @@
 #include "formats/bzip2_codec.h"
 #include "formats/xz_codec.h"
 #include "pipeline/error.h"
+#include "pipeline/progress.h"
 
 namespace dd {
 
@@ -47,12 +48,13 @@ void ExpansionMeter::add_output(std::uint64_t n) {
   const double allowed = limit_.ratio * static_cast<double>(in_);
   const std::uint64_t excess = static_cast<double>(out_) > allowed ? out_ - static_cast<std::uint64_t>(allowed) : 0;
   if (excess <= charged_) return;
-  *limit_.allowance_used += excess - charged_;
+  const std::uint64_t used = limit_.allowance_used->fetch_add(excess - charged_) + (excess - charged_);
   charged_ = excess;
-  if (*limit_.allowance_used > limit_.allowance_bytes)
+  if (used > limit_.allowance_bytes)
     fail(Errc::limit,
-         "{} expands beyond {:.0f} times its compressed size (decompression bomb? raise --max-expansion to allow it)",
-         what_, limit_.ratio);
+         "{} expands beyond {:.0f} times its compressed size, and past {} more than {} allows (decompression bomb? "
+         "--max-expansion 0 lifts the bound)",
+         what_, limit_.ratio, human_bytes(limit_.allowance_bytes), limit_.allowance_reason);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 // being copied elsewhere.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,14 +29,18 @@ using ByteSink = std::function<void(const char*, std::size_t)>;
 
 // Bounds how far compressed input may expand. Each stream may expand up to `ratio` times its
 // compressed size; what any stream expands beyond that is charged to one allowance shared by
-// the whole run (copies of a limit share it), so neither one bomb nor a thousand small ones
-// get far. Real layers compress 2-10x; only long runs of zeros reach 1000x, and a 1 GiB
-// zero-filled file still fits the allowance.
+// the whole run (copies of a limit share it, across threads). Real layers compress 2-10x, but a
+// zero-filled or sparse file reaches 1000x (gzip) or far more (zstd), and docker reads those: so
+// the allowance is large — what the run could store (the free space where it spools), at most
+// kMaxExpansionAllowance — and stops only expansion that could never be written anywhere.
+inline constexpr std::uint64_t kMaxExpansionAllowance = 256ull << 30;
+
 struct ExpansionLimit {
   double ratio = 100;
-  std::uint64_t allowance_bytes = 1ull << 30;
-  std::shared_ptr<std::uint64_t> allowance_used = std::make_shared<std::uint64_t>(0);
-  static ExpansionLimit unlimited() { return {0, 0}; }
+  std::uint64_t allowance_bytes = kMaxExpansionAllowance;
+  std::string allowance_reason = "the most any run may expand";  // for the message
+  std::shared_ptr<std::atomic<std::uint64_t>> allowance_used = std::make_shared<std::atomic<std::uint64_t>>(0);
+  static ExpansionLimit unlimited() { return {0, 0, {}}; }
   bool enabled() const { return ratio > 0; }
 };
 

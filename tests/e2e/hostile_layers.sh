@@ -88,7 +88,8 @@ zlib_after_gzip() {  # a second "member" that is zlib, not gzip
 }
 t "a zlib stream after a gzip member is refused" zlib_after_gzip
 
-many_moderate_bombs() {  # each layer alone fits the run's allowance; two together do not
+many_moderate_bombs() {  # each layer alone fits the run's allowance (1 GiB of space); two together do not
+    small_tmpdir 1g
     head -c 700M /dev/zero | tee >(zstd -q -1 -c > "$CASE_DIR/zeros.zst") | sha256sum | cut -d' ' -f1 > "$CASE_DIR/zeros.diff"
     for _ in $(seq 1 50); do [[ -s $CASE_DIR/zeros.diff && -s $CASE_DIR/zeros.zst ]] && break; sleep 0.1; done
     sleep 0.5  # zstd in the process substitution may still be flushing

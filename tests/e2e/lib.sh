@@ -28,6 +28,9 @@ export DOCKER_DELTA FIXTURES BAD_FIXTURES
 
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/dd-e2e.XXXXXX")
 _cleanup() {
+    # tmpfs mounts made by small_tmpdir go first, so nothing is left mounted.
+    local m
+    for m in $(findmnt -rn -o TARGET 2>/dev/null | grep -F "$E2E_TMP/" | sort -r); do umount "$m" 2>/dev/null || umount -l "$m"; done
     if [[ ${KEEP_TMP:-0} == 1 ]]; then
         echo "scratch kept in $E2E_TMP"
     else
@@ -61,6 +64,15 @@ t() {
         77) _SKIPPED=$((_SKIPPED + 1)); echo "skip - $name" ;;
         *) _FAILED=$((_FAILED + 1)); _FAILED_NAMES+=("$name"); echo "not ok - $name" ;;
     esac
+}
+
+# small_tmpdir SIZE: TMPDIR becomes a tmpfs of SIZE (e.g. 1g) for the rest of the case: what a
+# run may decompress or spool is bounded by the space it has. Unmounted when the suite ends.
+small_tmpdir() {
+    local d=$CASE_DIR/small-tmp
+    mkdir -p "$d"
+    mount -t tmpfs -o size="$1" tmpfs "$d" 2>/dev/null || skip "cannot mount a tmpfs here (needs root)"
+    export TMPDIR=$d
 }
 
 finish() {
