@@ -1,6 +1,7 @@
 #include "formats/delta_package.h"
 
 #include <cstring>
+#include <set>
 
 #include "formats/manifest_parser.h"
 #include "pipeline/error.h"
@@ -136,11 +137,10 @@ PackageHeader parse_package_header(const nlohmann::json& j, const Limits& limits
     base.image = string_field(b, "image", "a base layer", false);
     h.base_layers.push_back(std::move(base));
   }
-  auto is_listed_base = [&](const Digest& d) {
-    for (const auto& b : h.base_layers)
-      if (b.diff_id == d) return true;
-    return false;
-  };
+  // A set: a hostile header lists thousands of bases, each layer naming thousands.
+  std::set<Digest> listed_bases;
+  for (const auto& b : h.base_layers) listed_bases.insert(b.diff_id);
+  auto is_listed_base = [&](const Digest& d) { return listed_bases.count(d) > 0; };
 
   if (!j.contains("layers") || !j["layers"].is_array()) fail(Errc::bad_input, "package header has no 'layers' list");
   if (j["layers"].size() > limits.max_layers)
