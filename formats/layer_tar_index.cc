@@ -22,6 +22,7 @@ LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t offset, std::u
   LayerTarIndex index;
   index.size = size;
   std::uint64_t next_header = 0;  // a member's headers start where the previous member's data ends
+  std::uint64_t name_bytes = 0;
   for (;;) {
     archive_entry* e = nullptr;
     const int rc = archive_read_next_header(a, &e);
@@ -37,6 +38,9 @@ LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t offset, std::u
     m.path = name ? name : "";
     if (m.path.size() > limits.max_member_name)
       fail(Errc::limit, "{}: a member name is longer than {} bytes", what, limits.max_member_name);
+    name_bytes += m.path.size();
+    if (name_bytes > limits.max_name_bytes)
+      fail(Errc::limit, "{}: its member names add up to more than {} bytes", what, limits.max_name_bytes);
     if (m.path.rfind("./", 0) == 0) m.path.erase(0, 2);
     m.header_offset = next_header;
     m.data_offset = static_cast<std::uint64_t>(archive_filter_bytes(a, 0));

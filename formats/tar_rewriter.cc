@@ -3,10 +3,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <cstdint>
 #include <exception>
 #include <vector>
 
 #include "pipeline/error.h"
+#include "pipeline/printable.h"
 
 namespace dd {
 namespace {
@@ -50,6 +52,25 @@ struct Archives {
   }
 };
 
+// Nothing real comes near it; a forged base-256 size field claims up to 2^95.
+constexpr la_int64_t kMaxMemberSize = la_int64_t(1) << 40;
+// Holes of sparse members are written out as zeros (docker's tar reader wants no sparse
+// entries), so they cost what they claim: beyond this the layer is refused, not expanded.
+constexpr std::uint64_t kMaxHoleBytes = 1ull << 30;
+
+// The bytes a sparse member's holes would add when written out in full.
+std::uint64_t hole_bytes(archive_entry* entry) {
+  const int regions = archive_entry_sparse_reset(entry);
+  if (regions <= 0) return 0;
+  la_int64_t offset = 0, length = 0, data = 0;
+  while (archive_entry_sparse_next(entry, &offset, &length) == ARCHIVE_OK) {
+    if (length < 0 || offset < 0) return UINT64_MAX;
+    data += length;
+  }
+  const la_int64_t size = archive_entry_size(entry);
+  return size > data ? static_cast<std::uint64_t>(size - data) : 0;
+}
+
 }  // namespace
 
 void rewrite_tar(ByteStream& in, const EntryEditor& edit, const ByteSink& out, const std::string& what) {
@@ -69,11 +90,21 @@ void rewrite_tar(ByteStream& in, const EntryEditor& edit, const ByteSink& out, c
   check(archive_write_open(a.writer, &bridge, nullptr, &Bridge::write, nullptr), a.writer, "writing the tar");
 
   std::vector<char> data(kBlockSize);
+  std::uint64_t holes = 0;
   for (;;) {
     archive_entry* entry = nullptr;
     const int rc = archive_read_next_header(a.reader, &entry);
     if (rc == ARCHIVE_EOF) break;
     check(rc, a.reader, "reading a tar header");
+    const char* name = archive_entry_pathname(entry);
+    const std::string member = printable(name ? name : "?");
+    if (archive_entry_size_is_set(entry) && (archive_entry_size(entry) < 0 || archive_entry_size(entry) > kMaxMemberSize))
+      fail(Errc::bad_input, "{}: member '{}' claims a size of {} bytes, beyond any real layer", what, member,
+           archive_entry_size(entry));
+    holes += hole_bytes(entry);
+    if (holes > kMaxHoleBytes)
+      fail(Errc::limit, "{}: sparse members ('{}') claim holes of more than {} bytes, which would be written out as zeros",
+           what, member, kMaxHoleBytes);
     archive_entry_sparse_clear(entry);  // holes are read back as zeros and written out in full
     edit(entry);
     check(archive_write_header(a.writer, entry), a.writer, "writing a tar header");

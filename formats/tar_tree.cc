@@ -65,6 +65,7 @@ void TarTree::build_index() {
 
   std::map<std::string, std::vector<Member>> all;
   std::size_t count = 0;
+  std::uint64_t name_bytes = 0;
   for (;;) {
     archive_entry* e = nullptr;
     const int rc = archive_read_next_header(r.a, &e);
@@ -81,6 +82,9 @@ void TarTree::build_index() {
     const char* link = archive_entry_hardlink(e) ? archive_entry_hardlink(e) : archive_entry_symlink(e);
     if (std::strlen(raw_name) > limits_.max_member_name || (link && std::strlen(link) > limits_.max_member_name))
       fail(Errc::limit, "{}: a member name or link target is longer than {} bytes", path_, limits_.max_member_name);
+    name_bytes += std::strlen(raw_name) + (link ? std::strlen(link) : 0);
+    if (name_bytes > limits_.max_name_bytes)
+      fail(Errc::limit, "{}: its member names add up to more than {} bytes", path_, limits_.max_name_bytes);
     const std::string what = fmt::format("{} member", path_);
     if (std::string_view(raw_name).find_first_not_of("./") == std::string_view::npos) continue;  // the root itself
     // Members whose names are unsafe are never looked up by a safe path; skip them unless the

@@ -18,6 +18,8 @@ struct Limits {
   std::size_t max_archive_members = 100000;
   int max_symlink_hops = 16;
   std::size_t max_member_name = 4096;      // PATH_MAX: longer tar names and link targets are hostile
+  std::uint64_t max_name_bytes = 64u << 20; // all member names and link targets one index holds:
+                                            // 100000 real paths are a few MiB
   ExpansionLimit expansion;                // for every compressed stream we read
 };
 
