@@ -2,26 +2,51 @@
 
 #include <sys/utsname.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "pipeline/error.h"
 
 namespace dd {
 namespace {
 
-std::string normal_architecture(std::string_view arch) {
-  if (arch == "x86_64" || arch == "x86-64") return "amd64";
-  if (arch == "aarch64") return "arm64";
-  if (arch == "i386" || arch == "i686") return "386";
-  return std::string(arch);
-}
-
-std::string default_variant(const std::string& arch, const std::string& variant) {
-  if (!variant.empty()) return variant;
-  if (arch == "arm64") return "v8";
-  if (arch == "arm") return "v7";
-  return "";
+std::string lower(std::string_view text) {
+  std::string s(text);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
 }
 
 }  // namespace
+
+// containerd's platforms.Normalize (normalizeOS, normalizeArch), except that the default variant
+// is spelled out (arm64 -> v8, arm -> v7, amd64 -> none) so that equal platforms compare equal.
+Platform Platform::normalized() const {
+  Platform p{lower(os), lower(architecture), lower(variant)};
+  if (p.os == "macos") p.os = "darwin";
+  const std::string& a = p.architecture;
+  std::string& v = p.variant;
+  if (a == "i386" || a == "i686" || a == "386") {
+    p.architecture = "386";
+    v.clear();
+  } else if (a == "x86_64" || a == "x86-64" || a == "amd64") {
+    p.architecture = "amd64";
+    if (v == "v1") v.clear();
+  } else if (a == "aarch64" || a == "arm64") {
+    p.architecture = "arm64";
+    if (v.empty() || v == "8" || v == "v8" || v == "v8.0") v = "v8";
+    else if (v == "9" || v == "9.0" || v == "v9.0") v = "v9";
+  } else if (a == "armhf") {
+    p.architecture = "arm";
+    v = "v7";
+  } else if (a == "armel") {
+    p.architecture = "arm";
+    v = "v6";
+  } else if (a == "arm") {
+    if (v.empty() || v == "7") v = "v7";
+    else if (v == "5" || v == "6" || v == "8") v = "v" + v;
+  }
+  return p;
+}
 
 Platform Platform::parse(std::string_view text) {
   Platform p;
@@ -36,9 +61,12 @@ Platform Platform::parse(std::string_view text) {
   }
   if (count < 2 || count > 3 || parts[0].empty() || parts[1].empty() || (count == 3 && parts[2].empty()))
     fail(Errc::usage, "platform '{}' is not of the form OS/ARCH[/VARIANT] (e.g. linux/arm64)", text);
-  p.os = parts[0];
-  p.architecture = normal_architecture(parts[1]);
-  if (count == 3) p.variant = parts[2];
+  p.os = lower(parts[0]);
+  if (count == 3) p.variant = lower(parts[2]);
+  // Aliases become the names indexes use; a variant given stays as written (linux/arm64/v8).
+  const Platform n = Platform{p.os, parts[1], p.variant}.normalized();
+  p.architecture = n.architecture;
+  if (!p.variant.empty() || lower(parts[1]) == "armhf" || lower(parts[1]) == "armel") p.variant = n.variant;
   return p;
 }
 
@@ -55,7 +83,7 @@ Platform Platform::host() {
     p.architecture = "arm";
     p.variant = "v6";
   } else {
-    p.architecture = normal_architecture(machine);
+    p.architecture = Platform{"linux", machine, ""}.normalized().architecture;
   }
   return p;
 }
@@ -67,16 +95,12 @@ std::string Platform::str() const {
 }
 
 bool Platform::matches(const Platform& candidate) const {
-  if (os != candidate.os) return false;
-  if (architecture != normal_architecture(candidate.architecture)) return false;
-  if (variant.empty()) return true;
-  return default_variant(architecture, variant) ==
-         default_variant(architecture, candidate.variant);
+  const Platform want = normalized();
+  const Platform have = candidate.normalized();
+  if (want.os != have.os || want.architecture != have.architecture) return false;
+  return variant.empty() || want.variant == have.variant;
 }
 
-bool Platform::matches_exactly(const Platform& candidate) const {
-  return os == candidate.os && architecture == normal_architecture(candidate.architecture) &&
-         default_variant(architecture, variant) == default_variant(architecture, candidate.variant);
-}
+bool Platform::matches_exactly(const Platform& candidate) const { return normalized() == candidate.normalized(); }
 
 }  // namespace dd

@@ -17,11 +17,14 @@ struct Platform {
   static Platform host();
   std::string str() const;
   bool empty() const { return os.empty() && architecture.empty(); }
-  // True when `candidate` satisfies this request. Variants are compared after applying the
-  // defaults docker uses (arm64 means v8, arm means v7); a request without a variant accepts any.
+  // As containerd normalises: lower case, architecture aliases (x86_64, aarch64, armhf...), and
+  // variants with their defaults written out (arm64 = arm64/v8, arm = arm/v7, amd64/v1 = amd64).
+  Platform normalized() const;
+  // True when `candidate` satisfies this request. Both are normalised first; a request without a
+  // variant accepts any.
   bool matches(const Platform& candidate) const;
-  // Stricter: the variants agree after defaults (a request for linux/arm means arm/v7), as
-  // docker prefers when an index offers several variants.
+  // Stricter: equal once normalised (a request for linux/arm means arm/v7), as docker prefers
+  // when an index offers several variants.
   bool matches_exactly(const Platform& candidate) const;
 
   friend bool operator==(const Platform&, const Platform&) = default;
