@@ -38,6 +38,7 @@ struct CreateArgs {
   std::optional<int> level;
   bool best = false;
   bool dry_run = false;
+  bool no_verify = false;
 };
 
 int run_create(const CreateArgs& args, const char* source_kind, const GlobalFlags& global) {
@@ -63,6 +64,7 @@ int run_create(const CreateArgs& args, const char* source_kind, const GlobalFlag
   }
   spec.destination = {"delta", args.package, {}};
   if (args.dry_run) spec.destination.options["dry-run"] = "1";
+  if (args.no_verify) spec.destination.options["no-verify"] = "1";
   const nlohmann::json result = run_pipeline(builtin_registry(), spec, ctx);
 
   if (global.json) {
@@ -107,6 +109,7 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
       ->check(CLI::Range(-7, 22));
   cmd->add_flag("--best", args->best, "smallest package: zstd level 19 for deltas and whole layers (slower)");
   cmd->add_flag("-d,--dry-run", args->dry_run, "show what would ship and how big; write nothing");
+  cmd->add_flag("--no-verify", args->no_verify, "skip decoding the package back before it is renamed into place");
   cmd->add_option("--platform", args->flags.platform, "OS/ARCH[/VARIANT] to take from a multi-platform image");
   cmd->add_option("--filter", args->flags.filters, "an extra filter stage before dedupe and delta (repeatable)")
       ->expected(1)
