@@ -9,6 +9,7 @@
 #include "cli/inspect_sink.h"
 #include "inputs/archive_input.h"
 #include "pipeline/builtin_stages.h"
+#include "pipeline/printable.h"
 #include "pipeline/progress.h"
 #include "pipeline/runner.h"
 
@@ -24,23 +25,28 @@ struct InspectArgs {
 void print_human(const nlohmann::json& r) {
   std::uint64_t total = 0;
   for (const auto& l : r["layers"]) total += l.value("size", std::uint64_t{0});
+  // Platforms, tags and the source text come from the image (or the command line that named
+  // it): each goes through printable() so no byte of it reaches the terminal raw.
   std::string platforms;
-  for (const auto& p : r["platforms"]) platforms += (platforms.empty() ? "" : ", ") + p.get<std::string>();
+  for (const auto& p : r["platforms"]) platforms += (platforms.empty() ? "" : ", ") + printable(p.get<std::string>());
   std::string tags;
-  for (const auto& t : r["repo_tags"]) tags += (tags.empty() ? "" : ", ") + t.get<std::string>();
-  std::cout << fmt::format("source:     {}\n", r.value("source", ""))
+  for (const auto& t : r["repo_tags"]) tags += (tags.empty() ? "" : ", ") + printable(t.get<std::string>());
+  const std::size_t absent = r.value("absent_layers", std::size_t{0});
+  std::cout << fmt::format("source:     {}\n", printable(r.value("source", "")))
             << fmt::format("kind:       {}\n", r.value("manifest_kind", ""))
             << fmt::format("image ID:   {}\n", r.value("image_id", ""))
-            << fmt::format("platform:   {}   (available: {})\n", r.value("platform", ""), platforms)
+            << fmt::format("platform:   {}   (available: {})\n", printable(r.value("platform", "")), platforms)
             << fmt::format("tags:       {}\n", tags.empty() ? "-" : tags)
-            << fmt::format("layers:     {}, {} stored (diff_id, size, compression)\n", r["layers"].size(), human_bytes(total));
+            << fmt::format("layers:     {}, {} stored (diff_id, size, compression){}\n", r["layers"].size(), human_bytes(total),
+                           absent ? fmt::format("; {} absent from the source", absent) : "");
   int i = 0;
   for (const auto& l : r["layers"]) {
     // The stored digest is worth a line only when it differs from the diff_id (compressed layers).
     const std::string diff_id = l.value("diff_id", "");
     const std::string stored = l["digest"].is_null() ? "" : l["digest"].get<std::string>();
+    const bool present = l.value("present", true);
     std::cout << fmt::format("  {:>2}  {}  {:>10}  {}\n", ++i, diff_id, human_bytes(l.value("size", std::uint64_t{0})),
-                             l.value("compression", ""));
+                             present ? l.value("compression", "") : std::string("absent"));
     if (!stored.empty() && stored != diff_id) std::cout << fmt::format("      stored as {}\n", stored);
   }
 }
@@ -62,7 +68,8 @@ void add_inspect_command(CLI::App& app, CliState& state) {
       RunContext ctx = make_context(args->flags, state.global, progress);
       auto sink = std::make_unique<InspectSink>(source.text(), args->verify);
       const nlohmann::json result = run_pipeline(registry, source, {}, std::move(sink), ctx);
-      if (state.global.json) std::cout << result.dump(2) << "\n";
+      // Strings from the image may hold ill-formed UTF-8: replaced, not a dump() exception.
+      if (state.global.json) std::cout << result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       else print_human(result);
       return 0;
     };

@@ -1,6 +1,7 @@
 #include "cli/inspect_sink.h"
 
 #include "formats/manifest_parser.h"
+#include "inputs/image_emitter.h"
 
 namespace dd::cli {
 
@@ -39,7 +40,11 @@ void InspectSink::process_image_element(ElementType type, const std::string&, El
       j["diff_id"] = l.diff_id.str();
       j["size"] = l.source.size.value_or(0);
       j["media_type"] = l.source.media_type;
-      j["compression"] = std::string(to_string(l.source_compression));
+      const bool absent = l.source.annotations.count(kAbsentBlobMark) > 0;
+      // An absent blob has no magic bytes to tell its compression by.
+      j["compression"] = absent ? nlohmann::json() : nlohmann::json(std::string(to_string(l.source_compression)));
+      j["present"] = !absent;
+      if (absent) result_["absent_layers"] = result_.value("absent_layers", 0) + 1;
       result_["layers"].push_back(j);
       break;
     }

@@ -1,9 +1,12 @@
 #include "inputs/image_emitter.h"
 
+#include <optional>
+
 #include "formats/compression.h"
 #include "formats/manifest_parser.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
+#include "pipeline/printable.h"
 #include "pipeline/verified_layer_body.h"
 
 namespace dd {
@@ -74,15 +77,22 @@ void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const Ru
     fail(Errc::bad_input, "the image lists {} layers but its config lists {} diff_ids",
          image.layer_paths.size(), facts.diff_ids.size());
 
-  // Find every layer before any element goes out, so a missing or unsafe one fails early.
-  std::vector<TreeFile> files;
+  // Find every layer before any element goes out, so an unsafe one fails early. A layer the
+  // source lacks fails only once the pipeline says it wants it: `inspect` needs none, and a
+  // partial export still shows what it is.
+  std::vector<std::optional<TreeFile>> files;
   for (std::size_t i = 0; i < image.layer_paths.size(); ++i) {
-    files.push_back(tree.find(image.layer_paths[i]));
     Descriptor& d = manifest.layers[i];
-    if (d.size && *d.size != files.back().size)
+    d.annotations.erase(kAbsentBlobMark);  // only this function may say a blob is absent
+    if (!tree.contains(image.layer_paths[i])) {
+      files.emplace_back();
+      continue;
+    }
+    files.push_back(tree.find(image.layer_paths[i]));
+    if (d.size && *d.size != files.back()->size)
       fail(Errc::integrity, "layer {} ('{}') has {} bytes, {} declared", i + 1, image.layer_paths[i],
-           files.back().size, *d.size);
-    d.size = files.back().size;
+           files.back()->size, *d.size);
+    d.size = files.back()->size;
   }
 
   ElementData md;
@@ -93,13 +103,37 @@ void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const Ru
   cd.config = &config;
   sink.process_image_element(ElementType::config, manifest.config.digest.str(), cd);
 
+  // Every wanted layer that is absent is named at once, before any layer body is read.
+  std::string absent_wanted;
+  std::size_t absent_count = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (files[i] || !sink.fetch_callback(facts.diff_ids[i])) continue;
+    if (++absent_count <= 8)
+      absent_wanted += fmt::format("{}{} ('{}')", absent_wanted.empty() ? "" : ", ", i + 1, printable(image.layer_paths[i]));
+  }
+  if (absent_count > 0)
+    fail(Errc::not_found, "{} does not hold {} of the image's layers: {}{}", tree.describe(),
+         absent_count == 1 ? "one" : std::to_string(absent_count), absent_wanted,
+         absent_count > 8 ? fmt::format(" and {} more", absent_count - 8) : "");
+
   for (std::size_t i = 0; i < files.size(); ++i) {
     LayerInfo info;
     info.index = i;
     info.count = files.size();
     info.stored = manifest.layers[i];
     info.diff_id = facts.diff_ids[i];
-    info.compression = detect_compression(tree.peek(files[i], kMagicBytes));
+    if (!files[i]) {
+      // Not wanted (checked above): the element says what the manifest says, with no body.
+      info.stored.annotations[kAbsentBlobMark] = "true";
+      info.source = info.stored;
+      ElementData ld;
+      ld.layer = &info;
+      log::verbose("layer {}/{} {}: absent from the source, not wanted", i + 1, files.size(), info.diff_id.short_str());
+      sink.process_image_element(ElementType::layer, info.diff_id.str(), ld);
+      continue;
+    }
+    const TreeFile& file = *files[i];
+    info.compression = detect_compression(tree.peek(file, kMagicBytes));
     const bool exotic = info.compression == Compression::bzip2 || info.compression == Compression::xz;
     if (info.stored.digest.empty() && info.compression == Compression::none) info.stored.digest = info.diff_id;
     info.source = info.stored;
@@ -109,13 +143,13 @@ void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const Ru
     ld.layer = &info;
     std::unique_ptr<VerifiedLayerBody> body;
     std::unique_ptr<ByteStream> raw;
-    if (exotic) raw = open_as_plain_tar(tree.open(files[i]), info, ctx.limits);
+    if (exotic) raw = open_as_plain_tar(tree.open(file), info, ctx.limits);
     if (sink.fetch_callback(info.diff_id)) {
-      body = std::make_unique<VerifiedLayerBody>(raw ? std::move(raw) : tree.open(files[i]), info, ctx.limits, ctx.progress);
+      body = std::make_unique<VerifiedLayerBody>(raw ? std::move(raw) : tree.open(file), info, ctx.limits, ctx.progress);
       ld.body = body.get();
     }
     log::verbose("layer {}/{} {} ({}, {} bytes){}", i + 1, files.size(), info.diff_id.short_str(),
-                 to_string(info.compression), files[i].size, ld.body ? "" : ": not wanted, skipped");
+                 to_string(info.compression), file.size, ld.body ? "" : ": not wanted, skipped");
     sink.process_image_element(ElementType::layer, info.diff_id.str(), ld);
     if (body) body->drain_and_verify();
   }

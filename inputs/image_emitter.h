@@ -19,6 +19,12 @@ struct ImageLocation {
   std::vector<std::string> layer_paths;  // inside the tree, in order
 };
 
+// Set (to "true") in the `stored` and `source` annotations of a layer element whose blob the
+// source does not hold. Such an element never has a body: it goes out only when the pipeline
+// declined the layer (inspect); a wanted absent layer fails before any layer is read. The mark
+// is removed from whatever the source's manifest says, so only the emitter can set it.
+inline constexpr char kAbsentBlobMark[] = "docker-delta.internal.blob-absent";
+
 void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const RunContext& ctx);
 
 // "blobs/sha256/<hex>" for a digest.

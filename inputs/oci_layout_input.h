@@ -3,13 +3,32 @@
 // flattened; the platform filter then picks one image.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "formats/file_tree.h"
+#include "pipeline/image_model.h"
 #include "pipeline/registry.h"
 
 namespace dd {
+
+// Where a layout keeps a manifest named by an index, and the blobs (config, layers) a manifest
+// names: "blobs/sha256/<hex>" for both in an OCI layout; "<hex>.manifest.json" and "<hex>" in
+// skopeo's dir: transport.
+struct LayoutNaming {
+  std::function<std::string(const Digest&)> manifest_path;
+  std::function<std::string(const Digest&)> blob_path;
+};
+
+// Chooses by `ref` among the entries of a top-level index (several entries under one name
+// without platforms: the first, as skopeo does), flattens nested indexes, emits the index
+// element, and emits the one image the pipeline wants. Manifests the layout lists but does not
+// hold (`ctr images export --platform`) are left out of the index element, so a partial export
+// offers what it holds; an error that no image fits names them.
+void emit_indexed_image(const FileTree& tree, std::vector<IndexEntry> top, const std::string& ref,
+                        const LayoutNaming& naming, Stage& first, const RunContext& ctx);
 
 class OciLayoutInput : public InputStore {
  public:
