@@ -1,7 +1,9 @@
 #include "inputs/archive_input.h"
 
 #include <filesystem>
+#include <set>
 
+#include "formats/manifest_parser.h"
 #include "formats/tar_tree.h"
 #include "inputs/docker_archive_input.h"
 #include "inputs/oci_layout_input.h"
@@ -9,6 +11,24 @@
 #include "pipeline/log.h"
 
 namespace dd {
+namespace {
+
+// `docker save` and `ctr images export --all-platforms` write index.json and manifest.json side
+// by side, but manifest.json names only the images of one platform (the host's). When
+// index.json offers several platforms, a platform choice must see all of them.
+bool index_is_multi_platform(const FileTree& tree, const RunContext& ctx) {
+  auto stream = tree.open(tree.find("index.json"));
+  const auto entries = parse_index(read_capped(*stream, ctx.limits.max_json_bytes, "index.json"), ctx.limits, "index.json");
+  std::set<std::string> platforms;
+  for (const auto& e : entries) {
+    if (e.manifest.media_type == media_type::kOciIndex || e.manifest.media_type == media_type::kDockerManifestList)
+      return true;
+    if (e.platform) platforms.insert(e.platform->normalized().str());
+  }
+  return platforms.size() > 1;
+}
+
+}  // namespace
 
 void register_archive_input(Registry& registry) {
   registry.add_input("archive", "archive:PATH[:REF]",
@@ -18,6 +38,11 @@ void register_archive_input(Registry& registry) {
                        auto [path, ref] = split_path_and_ref(spec.argument);
                        if (path.empty()) fail(Errc::usage, "archive needs a path: archive:PATH[:REF]");
                        auto tree = TarTree::open_archive(path, ctx);
+                       if (tree->contains("manifest.json") && tree->contains("index.json") &&
+                           index_is_multi_platform(*tree, ctx)) {
+                         log::verbose("{} holds a multi-platform index.json beside manifest.json: read as an OCI archive", path);
+                         return std::make_unique<OciLayoutInput>(std::move(tree), ref, ctx);
+                       }
                        // Docker 25+ archives hold both; manifest.json carries their tags, so it wins.
                        if (tree->contains("manifest.json")) {
                          log::verbose("{} is a docker archive", path);
@@ -38,7 +63,12 @@ std::string qualify_source(std::string_view text, const Registry& registry) {
   std::error_code ec;
   const std::filesystem::path path{std::string(text)};
   if (std::filesystem::is_regular_file(path, ec)) return "archive:" + std::string(text);
-  if (std::filesystem::is_directory(path, ec)) return "oci:" + std::string(text);
+  if (std::filesystem::is_directory(path, ec)) {
+    // skopeo's dir: transport has manifest.json where an OCI layout has oci-layout.
+    const bool dir_transport = !std::filesystem::exists(path / "oci-layout", ec) &&
+                               std::filesystem::exists(path / "manifest.json", ec);
+    return (dir_transport && registry.has(Registry::Role::input, "dir") ? "dir:" : "oci:") + std::string(text);
+  }
   // Something shaped like a path is a missing file, not an image name.
   const bool path_like = text.empty() || text.front() == '/' || text.front() == '.' || text.ends_with(".tar") ||
                          text.ends_with(".gz") || text.ends_with(".zst") || text.ends_with(".tgz");

@@ -11,7 +11,8 @@ namespace dd {
 void register_archive_input(Registry& registry);
 
 // Turns a SOURCE written without a type prefix into a spec: an existing file is "archive:",
-// an existing directory "oci:", anything else a docker daemon image name. Text that already
+// an existing directory "oci:" (or "dir:" when it holds manifest.json and no oci-layout), anything
+// else a docker daemon image name. Text that already
 // starts with a registered input name is returned unchanged.
 std::string qualify_source(std::string_view text, const Registry& registry);
 
