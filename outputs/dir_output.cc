@@ -1,0 +1,193 @@
+#include "outputs/dir_output.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "outputs/atomic_destination.h"
+#include "outputs/layer_writer.h"
+#include "pipeline/error.h"
+#include "pipeline/log.h"
+#include "pipeline/progress.h"
+
+namespace dd {
+namespace {
+
+// containers/image's directory/directory_dest.go writes exactly this.
+constexpr char kDirVersion[] = "Directory Transport Version: 1.1\n";
+
+// Flushes a file or directory to disk, so that after the rename a power cut cannot leave a
+// correctly named but empty file (containerd's content writer does the same).
+void sync_path(const std::string& path, bool directory) {
+  UniqueFd fd(::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC));
+  if (!fd) fail_errno(fmt::format("opening {} to sync it", path));
+  if (::fsync(fd.get()) != 0) fail_errno(fmt::format("syncing {}", path));
+}
+
+std::string parent_of(const std::string& path) {
+  std::string parent = std::filesystem::path(path).parent_path().string();
+  return parent.empty() ? "." : parent;
+}
+
+class DirOutput : public OutputStore {
+ public:
+  DirOutput(const StageSpec& spec, const RunContext& ctx) : spec_text_(spec.text()) {
+    check_options(spec, {"compress"});
+    if (auto it = spec.options.find("compress"); it != spec.options.end())
+      target_compression_ = parse_compression(it->second);
+    if (target_compression_ && *target_compression_ != Compression::none && *target_compression_ != Compression::gzip &&
+        *target_compression_ != Compression::zstd)
+      fail(Errc::usage, "dir: layers can be none, gzip or zstd, not {}", to_string(*target_compression_));
+    if (spec.argument.empty()) fail(Errc::usage, "dir needs a directory: dir:PATH");
+    destination_ = std::make_unique<AtomicDestination>(spec.argument, AtomicDestination::Kind::directory, ctx.force);
+    root_ = destination_->temp_path();
+  }
+
+  bool fetch_callback(const Digest&) override { return true; }  // the directory holds every blob
+
+  void process_image_element(ElementType type, const std::string&, ElementData& data) override {
+    switch (type) {
+      case ElementType::index: break;  // one image, as skopeo copy without --all writes
+      case ElementType::manifest: source_manifest_ = *data.manifest; break;
+      case ElementType::config: take_config(*data.config); break;
+      case ElementType::layer: take_layer(*data.layer, data.body); break;
+    }
+  }
+
+  void finalize() override {
+    if (!config_) fail(Errc::internal, "{}: the image config never arrived", spec_text_);
+    if (layers_.size() != expected_layers_)
+      fail(Errc::internal, "{}: {} of {} layers arrived", spec_text_, layers_.size(), expected_layers_);
+    const std::string manifest = manifest_bytes();
+    write_file("manifest.json", manifest);
+    write_file("version", kDirVersion);
+    sync_path(root_, true);
+    destination_->commit();
+    sync_path(parent_of(destination_->destination()), true);
+    result_ = {{"destination", spec_text_},
+               {"image_id", config_->digest.str()},
+               {"manifest_digest", Digest::sha256_of(manifest).str()},
+               {"layers", layers_.size()},
+               {"bytes", blob_bytes_}};
+  }
+
+  nlohmann::json result() const override { return result_; }
+
+ private:
+  void take_config(const std::string& bytes) {
+    if (config_) fail(Errc::internal, "{}: the image config arrived twice", spec_text_);
+    const Digest digest = Digest::sha256_of(bytes);  // exact bytes: the image ID stays
+    config_ = WrittenBlob{digest, bytes.size(), Compression::none};
+    if (blob_names_.insert(digest).second) {
+      write_file(digest.hex(), bytes);
+      blob_bytes_ += bytes.size();
+    }
+  }
+
+  void take_layer(const LayerInfo& info, LayerBody* body) {
+    if (body == nullptr)
+      fail(Errc::bad_input, "dir output needs every layer, but layer {} ({}) was skipped upstream", info.index + 1,
+           info.diff_id.str());
+    expected_layers_ = info.count;
+    const Compression wanted = target_compression_.value_or(info.compression);
+    if (wanted != Compression::none && wanted != Compression::gzip && wanted != Compression::zstd)
+      fail(Errc::unsupported, "dir output cannot hold {} layers", to_string(wanted));
+    const auto key = std::make_pair(info.diff_id, wanted);
+    auto known = written_layers_.find(key);
+    if (known == written_layers_.end()) {
+      // The digest is known only once written, so write under a temporary name first.
+      const std::string temp = fmt::format("{}/.layer-{}.tmp", root_, info.index);
+      const WrittenBlob blob = write_layer(*body, info, target_compression_, temp);
+      if (blob_names_.insert(blob.digest).second) {
+        sync_path(temp, false);
+        const std::string final_path = root_ + "/" + blob.digest.hex();
+        if (std::rename(temp.c_str(), final_path.c_str()) != 0) fail_errno(fmt::format("renaming {} to {}", temp, final_path));
+        blob_bytes_ += blob.size;
+      } else {
+        std::error_code ignored;  // the same bytes are already stored under that name
+        std::filesystem::remove(temp, ignored);
+      }
+      known = written_layers_.emplace(key, blob).first;
+    }
+    log::verbose("layer {}/{} {}: {} {} ({})", info.index + 1, info.count, info.diff_id.short_str(),
+                 to_string(known->second.compression), human_bytes(known->second.size), known->second.digest.short_str());
+    layers_.push_back(known->second);
+  }
+
+  void write_file(const std::string& name, std::string_view bytes) {
+    const std::string path = root_ + "/" + name;
+    write_bytes(bytes, path);
+    sync_path(path, false);
+  }
+
+  // The source's manifest bytes when every blob is unchanged (as skopeo copies it, so the
+  // manifest digest survives); otherwise a new one, Docker schema2 for a Docker source whose
+  // layers it can describe, OCI for the rest.
+  std::string manifest_bytes() const {
+    if (source_manifest_ && !source_manifest_->raw.empty() && source_manifest_->config.digest == config_->digest &&
+        source_manifest_->layers.size() == layers_.size()) {
+      bool same = true;
+      for (std::size_t i = 0; i < layers_.size() && same; ++i)
+        same = source_manifest_->layers[i].digest == layers_[i].digest &&
+               source_manifest_->layers[i].size.value_or(layers_[i].size) == layers_[i].size;
+      if (same) return source_manifest_->raw;
+    }
+    bool docker = source_manifest_ && (source_manifest_->kind == ManifestKind::docker_schema2 ||
+                                       source_manifest_->kind == ManifestKind::docker_save);
+    for (const auto& l : layers_) docker = docker && l.compression != Compression::zstd;
+    nlohmann::ordered_json doc;
+    doc["schemaVersion"] = 2;
+    doc["mediaType"] = docker ? media_type::kDockerManifest : media_type::kOciManifest;
+    doc["config"] = {{"mediaType", docker ? media_type::kDockerConfig : media_type::kOciConfig},
+                     {"size", config_->size},
+                     {"digest", config_->digest.str()}};
+    doc["layers"] = nlohmann::ordered_json::array();
+    for (const WrittenBlob& l : layers_) {
+      std::string_view media;
+      switch (l.compression) {
+        case Compression::none: media = docker ? media_type::kDockerLayer : media_type::kOciLayer; break;
+        case Compression::gzip: media = docker ? media_type::kDockerLayerGzip : media_type::kOciLayerGzip; break;
+        default: media = media_type::kOciLayerZstd; break;
+      }
+      doc["layers"].push_back({{"mediaType", media}, {"size", l.size}, {"digest", l.digest.str()}});
+    }
+    if (!docker && source_manifest_ && source_manifest_->kind == ManifestKind::oci_manifest &&
+        !source_manifest_->annotations.empty())
+      doc["annotations"] = source_manifest_->annotations;
+    return doc.dump();
+  }
+
+  std::string spec_text_;
+  std::optional<Compression> target_compression_;
+  std::unique_ptr<AtomicDestination> destination_;
+  std::string root_;
+  std::optional<ImageManifest> source_manifest_;
+  std::optional<WrittenBlob> config_;
+  std::vector<WrittenBlob> layers_;  // in image order; a repeated layer appears again
+  std::size_t expected_layers_ = 0;
+  std::map<std::pair<Digest, Compression>, WrittenBlob> written_layers_;
+  std::set<Digest> blob_names_;
+  std::uint64_t blob_bytes_ = 0;
+  nlohmann::json result_;
+};
+
+}  // namespace
+
+void register_dir_output(Registry& registry) {
+  registry.add_output("dir", "dir:PATH", "skopeo's directory transport: one file per blob, manifest.json, version",
+                      [](const StageSpec& spec, const RunContext& ctx) -> std::unique_ptr<OutputStore> {
+                        return std::make_unique<DirOutput>(spec, ctx);
+                      });
+}
+
+}  // namespace dd
