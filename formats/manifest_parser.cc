@@ -1,24 +1,49 @@
 #include "formats/manifest_parser.h"
 
 #include "pipeline/error.h"
+#include "pipeline/printable.h"
 
 namespace dd {
 
 using nlohmann::json;
 
+namespace {
+
+// Builds the document as nlohmann's own parser does, refusing it at the first container nested
+// deeper than the limit. A parser callback would do the same check but costs a scan of the
+// enclosing container after every object (quadratic in a history of 200k entries).
+class DepthLimitedBuilder : public nlohmann::detail::json_sax_dom_parser<json> {
+ public:
+  DepthLimitedBuilder(json& root, int max_depth, std::string_view what)
+      : json_sax_dom_parser(root, true), max_depth_(max_depth), what_(what) {}
+  bool start_object(std::size_t n) { return enter() && json_sax_dom_parser::start_object(n); }
+  bool start_array(std::size_t n) { return enter() && json_sax_dom_parser::start_array(n); }
+  bool end_object() { --depth_; return json_sax_dom_parser::end_object(); }
+  bool end_array() { --depth_; return json_sax_dom_parser::end_array(); }
+
+ private:
+  bool enter() {
+    if (++depth_ > max_depth_) fail(Errc::limit, "{} is nested too deep (more than {} levels)", what_, max_depth_);
+    return true;
+  }
+  int depth_ = 0;
+  int max_depth_;
+  std::string_view what_;
+};
+
+}  // namespace
+
 json parse_json_limited(std::string_view bytes, const Limits& limits, std::string_view what) {
   if (bytes.size() > limits.max_json_bytes)
     fail(Errc::limit, "{} is too large: {} bytes, the limit is {}", what, bytes.size(), limits.max_json_bytes);
-  const int max_depth = limits.max_json_depth;
-  auto depth_guard = [&](int depth, json::parse_event_t, json&) {
-    if (depth > max_depth) fail(Errc::limit, "{} is nested too deep (more than {} levels)", what, max_depth);
-    return true;
-  };
+  json doc;
+  DepthLimitedBuilder builder(doc, limits.max_json_depth, what);
   try {
-    return json::parse(bytes.begin(), bytes.end(), depth_guard);
+    json::sax_parse(bytes.begin(), bytes.end(), &builder);
   } catch (const json::exception& e) {
     fail(Errc::bad_input, "{} is not valid JSON: {}", what, e.what());
   }
+  return doc;
 }
 
 namespace {
@@ -65,7 +90,20 @@ ManifestKind detect_manifest_kind(const json& doc, std::string_view what) {
   const std::string media = doc.contains("mediaType") && doc["mediaType"].is_string() ? doc["mediaType"].get<std::string>() : "";
   if (doc.contains("schemaVersion") && doc["schemaVersion"] == 1)
     fail(Errc::unsupported, "{} is a Docker schema 1 manifest, which is not supported", what);
-  if (doc.contains("manifests"))
+  // A document read as an index by one tool and as a manifest by another would let the two see
+  // different images (CVE-2021-41190): one that claims both kinds is refused.
+  const bool index_fields = doc.contains("manifests");
+  const bool manifest_fields = doc.contains("config") || doc.contains("layers");
+  if (index_fields && manifest_fields)
+    fail(Errc::bad_input, "{} is ambiguous: it has both 'manifests' (an index) and {} (a manifest)", what,
+         doc.contains("layers") ? "'layers'" : "'config'");
+  const bool says_index = media == media_type::kOciIndex || media == media_type::kDockerManifestList;
+  const bool says_manifest = media == media_type::kOciManifest || media == media_type::kDockerManifest;
+  if (says_index && !index_fields)
+    fail(Errc::bad_input, "{} has the mediaType of an index ({}) but no 'manifests'", what, printable(media));
+  if (says_manifest && index_fields)
+    fail(Errc::bad_input, "{} has the mediaType of a manifest ({}) but 'manifests' (an index)", what, printable(media));
+  if (index_fields)
     return media == media_type::kDockerManifestList ? ManifestKind::docker_manifest_list : ManifestKind::oci_index;
   if (doc.contains("config") && doc.contains("layers"))
     return media == media_type::kDockerManifest ? ManifestKind::docker_schema2 : ManifestKind::oci_manifest;

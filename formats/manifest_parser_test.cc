@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "pipeline/error.h"
 
 namespace dd {
@@ -16,6 +18,15 @@ Errc code_of(const std::function<void()>& f) {
     return e.code();
   }
   return Errc::internal;
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 TEST(ManifestParser, DetectsKindsByContent) {
@@ -85,6 +96,76 @@ TEST(ManifestParser, ReadsDockerSaveManifest) {
   EXPECT_EQ(entries[0].layer_paths[1], "l2.tar");
   EXPECT_EQ(entries[0].repo_tags[0], "a:1");
   EXPECT_TRUE(entries[1].repo_tags.empty());
+}
+
+TEST(ManifestParser, RefusesADocumentThatIsBothIndexAndManifest) {
+  const Limits l;
+  const std::string d = R"({"digest":"sha256:)" + kHex + R"(","size":1})";
+  auto kind = [&](const std::string& s) { return detect_manifest_kind(parse_json_limited(s, l, "doc"), "doc"); };
+  for (const std::string doc : {R"({"manifests":[],"layers":[]})", R"({"manifests":[],"config":{}})",
+                                R"({"config":{},"layers":[],"manifests":[]})"}) {
+    EXPECT_EQ(code_of([&] { kind(doc); }), Errc::bad_input) << doc;
+    EXPECT_NE(message_of([&] { kind(doc); }).find("ambiguous"), std::string::npos) << doc;
+  }
+  // An OCI layout's index.json that also lists layers: refused where an index is read.
+  const std::string index_json = R"({"schemaVersion":2,"manifests":[)" + d + R"(],"layers":[)" + d + "]}";
+  EXPECT_NE(message_of([&] { parse_index(index_json, l, "index.json"); }).find("index.json is ambiguous"),
+            std::string::npos);
+  // And where a manifest is read.
+  const std::string manifest = R"({"schemaVersion":2,"config":)" + d + R"(,"layers":[],"manifests":[]})";
+  EXPECT_EQ(code_of([&] { parse_image_manifest(manifest, l, "manifest"); }), Errc::bad_input);
+  // A declared mediaType that contradicts the fields.
+  EXPECT_EQ(code_of([&] { kind(R"({"mediaType":"application/vnd.oci.image.index.v1+json","config":{},"layers":[]})"); }),
+            Errc::bad_input);
+  EXPECT_EQ(code_of([&] { kind(R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","manifests":[]})"); }),
+            Errc::bad_input);
+  EXPECT_EQ(kind(R"({"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})"), ManifestKind::oci_index);
+}
+
+TEST(ManifestParser, DepthLimitCountsNestedContainers) {
+  Limits l;
+  l.max_json_depth = 3;
+  EXPECT_NO_THROW(parse_json_limited(R"({"a":[{"b":1}],"c":[[1]]})", l, "doc"));
+  EXPECT_EQ(code_of([&] { parse_json_limited(R"({"a":[{"b":[]}]})", l, "doc"); }), Errc::limit);
+  EXPECT_EQ(code_of([&] { parse_json_limited(R"({"a":[{"b":1}]} x)", l, "doc"); }), Errc::bad_input);
+  EXPECT_EQ(code_of([&] { parse_json_limited(R"({"a":)", l, "doc"); }), Errc::bad_input);
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr double kSlowdown = 5;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr double kSlowdown = 5;
+#else
+constexpr double kSlowdown = 1;
+#endif
+#else
+constexpr double kSlowdown = 1;
+#endif
+
+// Parsing is linear in the number of objects: a config of 200k small history entries and labels
+// (6 MiB) once took minutes.
+TEST(ManifestParser, ManySmallObjectsParseInLinearTime) {
+  std::string config = R"({"architecture":"amd64","os":"linux","config":{"Labels":{)";
+  for (int i = 0; i < 100000; ++i) config += fmt::format(R"({}"label.{}":"value")", i ? "," : "", i);
+  config += R"(}},"history":[)";
+  for (int i = 0; i < 100000; ++i)
+    config += fmt::format(R"({}{{"created":"2024-05-01","created_by":"RUN step {}"}})", i ? "," : "", i);
+  config += R"(],"rootfs":{"type":"layers","diff_ids":["sha256:)" + kHex + R"("]}})";
+  ASSERT_GE(config.size(), 6u << 20);
+  ASSERT_LE(config.size(), Limits{}.max_json_bytes);
+  auto seconds = [](const std::function<void()>& f) {
+    const auto start = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  ConfigFacts f;
+  const double took = seconds([&] { f = parse_config(config, Limits{}); });
+  EXPECT_EQ(f.diff_ids.size(), 1u);
+  // Well under a second on an idle machine; on a loaded one, no slower than nlohmann's own
+  // parser without limits, give or take.
+  const double plain = seconds([&] { EXPECT_TRUE(nlohmann::json::parse(config).is_object()); });
+  EXPECT_LT(took, std::max(1.0 * kSlowdown, 3 * plain)) << "nlohmann::json::parse took " << plain << " s";
 }
 
 }  // namespace
