@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pipeline/byte_stream.h"
+#include "pipeline/durable_file.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
 
@@ -53,18 +54,7 @@ std::vector<char> template_for(const std::string& prefix) {
 std::string make_temp_directory(const std::string& prefix) {
   std::vector<char> name = template_for(prefix);
   if (::mkdtemp(name.data()) == nullptr) fail_errno(fmt::format("creating a directory {}XXXXXX", prefix));
-  // mkdtemp makes it 0700; an output directory should look like any other directory.
-  ::chmod(name.data(), 0755);
-  return name.data();
-}
-
-std::string make_temp_file(const std::string& prefix) {
-  std::vector<char> name = template_for(prefix);
-  UniqueFd fd(::mkostemp(name.data(), O_CLOEXEC));
-  if (!fd) fail_errno(fmt::format("creating a file {}XXXXXX", prefix));
-  // mkostemp makes it 0600; an output file should look like any other file.
-  ::fchmod(fd.get(), 0644);
-  return name.data();
+  return name.data();  // 0700: scratch space is nobody else's business
 }
 
 void remove_quietly(const std::string& path) noexcept {
@@ -92,6 +82,9 @@ bool rename_no_replace(const std::string& from, const std::string& to) {
 
 ScratchDirectory::ScratchDirectory(const std::string& prefix) : path_(make_temp_directory(prefix)) {}
 
+ScratchDirectory::ScratchDirectory(const std::string& destination, std::string_view role)
+    : path_(SiblingTemp(destination, role, SiblingTemp::Kind::directory).path()) {}
+
 ScratchDirectory::~ScratchDirectory() { remove(); }
 
 void ScratchDirectory::remove() noexcept {
@@ -100,13 +93,25 @@ void ScratchDirectory::remove() noexcept {
 }
 
 AtomicDestination::AtomicDestination(std::string destination, Kind kind, bool force)
-    : destination_(without_trailing_slashes(std::move(destination))), kind_(kind), force_(force) {
+    : AtomicDestination(std::move(destination),
+                        kind == Kind::directory ? OutputContent::oci_layout : OutputContent::regular_file, force) {}
+
+AtomicDestination::AtomicDestination(std::string destination, OutputContent content, bool force)
+    : destination_(without_trailing_slashes(std::move(destination))), content_(content), force_(force) {
   if (destination_.empty()) fail(Errc::usage, "the destination path is empty");
   require_parent_directory(destination_);
   if (!force_ && exists_without_following(destination_))
     fail(Errc::exists, "{} already exists (use --force to replace it)", destination_);
-  const std::string prefix = destination_ + ".tmp-";
-  temp_path_ = kind_ == Kind::directory ? make_temp_directory(prefix) : make_temp_file(prefix);
+  check_replaceable();
+  remove_stale_temporaries(destination_);
+  temp_ = std::make_unique<SiblingTemp>(
+      destination_, "tmp", content_ == OutputContent::oci_layout ? SiblingTemp::Kind::directory : SiblingTemp::Kind::file);
+  temp_path_ = temp_->path();
+}
+
+void AtomicDestination::check_replaceable() const {
+  if (auto why = why_not_replaceable(destination_, content_))
+    fail(Errc::exists, "{} exists and --force replaces only what docker_delta writes: {}", destination_, *why);
 }
 
 AtomicDestination::~AtomicDestination() {
@@ -115,7 +120,13 @@ AtomicDestination::~AtomicDestination() {
 
 void AtomicDestination::commit() {
   if (committed_) fail(Errc::internal, "{} was committed twice", destination_);
+  // Data first, then the name: a crash must never leave the name on an empty or partial file.
+  if (content_ == OutputContent::oci_layout)
+    sync_tree(temp_path_);
+  else
+    sync_fd(temp_->fd(), temp_path_);
   if (force_ && exists_without_following(destination_)) {
+    check_replaceable();
     replace_existing();
   } else if (!rename_no_replace(temp_path_, destination_)) {
     if (!force_ && exists_without_following(destination_))
@@ -124,6 +135,8 @@ void AtomicDestination::commit() {
       fail_errno(fmt::format("renaming {} to {}", temp_path_, destination_));
   }
   committed_ = true;
+  temp_->unlock();
+  sync_parent_directory(destination_);
 }
 
 // Swaps new and old in one step where the kernel allows it, so the destination never goes missing;
@@ -148,9 +161,10 @@ void AtomicDestination::replace_existing() {
       fail_errno(fmt::format("renaming {} to {}", temp_path_, destination_));
     }
   }
-  std::error_code error;
-  fs::remove_all(old_path, error);
-  if (error) log::info("warning: could not remove the replaced {} (left at {}): {}", destination_, old_path, error.message());
+  // The new one is in place for good before the old one goes.
+  sync_parent_directory(destination_);
+  if (!remove_replaced(old_path))
+    log::info("warning: could not remove all of the replaced {} (left at {})", destination_, old_path);
 }
 
 }  // namespace dd

@@ -1,12 +1,17 @@
 #include "outputs/atomic_destination.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 
+#include "formats/delta_package.h"
 #include "pipeline/error.h"
 #include "tests/support/temp_dir.h"
 
@@ -42,7 +47,7 @@ Errc code_of(const std::function<void()>& f) {
 TEST_F(AtomicDestinationTest, FileAppearsOnlyOnCommit) {
   AtomicDestination dest(path("out.tar"), AtomicDestination::Kind::file, false);
   EXPECT_TRUE(fs::is_regular_file(dest.temp_path()));
-  EXPECT_EQ(dest.temp_path().rfind(path("out.tar.tmp-"), 0), 0u);
+  EXPECT_EQ(dest.temp_path().rfind(path(".out.tar.docker_delta-tmp-" + std::to_string(::getpid()) + "-"), 0), 0u);
   write(dest.temp_path(), "new");
   EXPECT_FALSE(fs::exists(path("out.tar")));
   dest.commit();
@@ -108,11 +113,17 @@ TEST_F(AtomicDestinationTest, ForceReplacesAFile) {
   EXPECT_EQ(entries_in_dir(), 1u);
 }
 
-TEST_F(AtomicDestinationTest, ForceReplacesADirectoryWithContent) {
-  fs::create_directories(path("layout/blobs/sha256"));
-  write(path("layout/blobs/sha256/old"), "old");
+void make_layout(const std::string& dir) {
+  fs::create_directories(dir + "/blobs/sha256");
+  std::ofstream(dir + "/oci-layout") << R"({"imageLayoutVersion":"1.0.0"})";
+  std::ofstream(dir + "/index.json") << "{}";
+  std::ofstream(dir + "/blobs/sha256/old") << "old";
+}
+
+TEST_F(AtomicDestinationTest, ForceReplacesAnOciLayout) {
+  make_layout(path("layout"));
   {
-    AtomicDestination dest(path("layout"), AtomicDestination::Kind::directory, true);
+    AtomicDestination dest(path("layout"), OutputContent::oci_layout, true);
     write(dest.temp_path() + "/index.json", "new");
     dest.commit();
   }
@@ -121,15 +132,95 @@ TEST_F(AtomicDestinationTest, ForceReplacesADirectoryWithContent) {
   EXPECT_EQ(entries_in_dir(), 1u);
 }
 
-TEST_F(AtomicDestinationTest, ForceReplacesADirectoryWithAFile) {
-  fs::create_directories(path("out/sub"));
+// --force must never delete what docker_delta did not write (e.g. oci:$HOME).
+TEST_F(AtomicDestinationTest, ForceRefusesADirectoryThatIsNotAnOciLayout) {
+  fs::create_directories(path("home/documents"));
+  write(path("home/notes.txt"), "mine");
+  EXPECT_EQ(code_of([&] { AtomicDestination(path("home"), OutputContent::oci_layout, true); }), Errc::exists);
+  make_layout(path("almost"));
+  write(path("almost/notes.txt"), "mine");
+  EXPECT_EQ(code_of([&] { AtomicDestination(path("almost"), OutputContent::oci_layout, true); }), Errc::exists);
+  fs::create_directories(path("deeper/blobs/sha256/sub"));
+  make_layout(path("deeper"));
+  EXPECT_EQ(code_of([&] { AtomicDestination(path("deeper"), OutputContent::oci_layout, true); }), Errc::exists);
+  EXPECT_EQ(read(path("home/notes.txt")), "mine");
+  EXPECT_EQ(read(path("almost/notes.txt")), "mine");
+  EXPECT_EQ(entries_in_dir(), 3u);
+}
+
+TEST_F(AtomicDestinationTest, ForceRefusesAFileOfAnotherKind) {
+  fs::create_directories(path("dir"));
+  write(path("notes.txt"), "not a tar, not a package");
+  fs::create_symlink(path("notes.txt"), path("link"));
+  for (auto content : {OutputContent::tar_archive, OutputContent::delta_package, OutputContent::regular_file}) {
+    EXPECT_EQ(code_of([&] { AtomicDestination(path("dir"), content, true); }), Errc::exists);
+    EXPECT_EQ(code_of([&] { AtomicDestination(path("link"), content, true); }), Errc::exists);
+  }
+  EXPECT_EQ(code_of([&] { AtomicDestination(path("notes.txt"), OutputContent::tar_archive, true); }), Errc::exists);
+  EXPECT_EQ(code_of([&] { AtomicDestination(path("notes.txt"), OutputContent::delta_package, true); }), Errc::exists);
+  try {
+    AtomicDestination(path("notes.txt"), OutputContent::tar_archive, true);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a tar archive"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read(path("notes.txt")), "not a tar, not a package");
+  EXPECT_EQ(entries_in_dir(), 3u);
+}
+
+TEST_F(AtomicDestinationTest, ForceReplacesATarMadeByTar) {
+  write(path("a.txt"), "a");
+  ASSERT_EQ(std::system(("tar -C " + dir_.path() + " -cf " + path("out.tar") + " a.txt").c_str()), 0);
+  AtomicDestination dest(path("out.tar"), OutputContent::tar_archive, true);
+  write(dest.temp_path(), "new");
+  dest.commit();
+  EXPECT_EQ(read(path("out.tar")), "new");
+}
+
+TEST_F(AtomicDestinationTest, ForceReplacesAPackage) {
+  PackageHeader header;
+  header.config_digest = Digest::sha256_of("{}");
+  write(path("old.dd"), package_prefix(header));
+  AtomicDestination dest(path("old.dd"), OutputContent::delta_package, true);
+  write(dest.temp_path(), "new");
+  dest.commit();
+  EXPECT_EQ(read(path("old.dd")), "new");
+}
+
+TEST_F(AtomicDestinationTest, OutputsHonourTheUmask) {
+  const mode_t old = ::umask(027);
   {
-    AtomicDestination dest(path("out"), AtomicDestination::Kind::file, true);
-    write(dest.temp_path(), "file");
+    AtomicDestination file(path("out.tar"), OutputContent::tar_archive, false);
+    AtomicDestination dir(path("layout"), OutputContent::oci_layout, false);
+    file.commit();
+    dir.commit();
+  }
+  ::umask(old);
+  EXPECT_EQ(fs::status(path("out.tar")).permissions(), static_cast<fs::perms>(0640));
+  EXPECT_EQ(fs::status(path("layout")).permissions(), static_cast<fs::perms>(0750));
+}
+
+pid_t a_pid_that_no_longer_runs() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  return child;
+}
+
+TEST_F(AtomicDestinationTest, TemporariesOfKilledRunsAreRemovedOthersKept) {
+  const std::string dead = std::to_string(a_pid_that_no_longer_runs());
+  fs::create_directories(path(".layout.docker_delta-tmp-" + dead + "-abcdefgh/blobs/sha256"));
+  write(path(".layout.docker_delta-staging-" + dead + "-abcdefgh"), "partial");
+  write(path(".other.docker_delta-tmp-" + dead + "-abcdefgh"), "another destination's");
+  write(path(".layout.docker_delta-tmp-1x-abcdefgh"), "not our name");
+  SiblingTemp live(path("layout"), "tmp", SiblingTemp::Kind::file);  // this pid runs
+  {
+    AtomicDestination dest(path("layout"), OutputContent::oci_layout, false);
     dest.commit();
   }
-  EXPECT_TRUE(fs::is_regular_file(path("out")));
-  EXPECT_EQ(entries_in_dir(), 1u);
+  std::set<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir_.path())) left.insert(entry.path().filename().string());
+  EXPECT_EQ(left, (std::set<std::string>{"layout", ".other.docker_delta-tmp-" + dead + "-abcdefgh",
+                                         ".layout.docker_delta-tmp-1x-abcdefgh", fs::path(live.path()).filename().string()}));
 }
 
 TEST_F(AtomicDestinationTest, ForceWithoutExistingDestinationJustCommits) {
@@ -152,7 +243,7 @@ TEST_F(AtomicDestinationTest, MissingParentDirectoryIsNamed) {
 TEST_F(AtomicDestinationTest, ScratchDirectoryIsRemoved) {
   std::string scratch_path;
   {
-    ScratchDirectory scratch(path("out.staging-"));
+    ScratchDirectory scratch(path("out"), "staging");
     scratch_path = scratch.path();
     fs::create_directories(scratch_path + "/a/b");
     write(scratch_path + "/a/b/c", "x");

@@ -42,9 +42,12 @@ class DockerArchiveOutput : public OutputStore {
     auto [path, ref] = split_path_and_ref(spec.argument);
     if (path.empty()) fail(Errc::usage, "docker-archive needs a path: docker-archive:PATH[:REF]");
     if (!ref.empty()) ref_tag_ = repo_tag_from_ref(ref);
-    destination_ = std::make_unique<AtomicDestination>(path, AtomicDestination::Kind::file, ctx.force);
-    staging_ = std::make_unique<ScratchDirectory>(destination_->destination() + ".staging-");
-    tar_ = std::make_unique<TarWriter>(destination_->temp_path());
+    destination_ = std::make_unique<AtomicDestination>(path, OutputContent::tar_archive, ctx.force);
+    staging_ = std::make_unique<ScratchDirectory>(destination_->destination(), "staging");
+    // Written through our own descriptor, so a full disk is reported as such, with the path.
+    tar_ = std::make_unique<TarWriter>(destination_->temp_path(),
+                                       [fd = destination_->temp_fd(), what = destination_->temp_path()](
+                                           const char* data, std::size_t size) { write_all(fd, data, size, what); });
     writer_ = std::make_unique<DockerArchiveWriter>(*tar_, staging_->path(), spec_text_);
   }
 

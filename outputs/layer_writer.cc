@@ -16,7 +16,7 @@ class HashingFileWriter {
  public:
   explicit HashingFileWriter(std::string path, std::optional<Digest> known_digest = std::nullopt)
       : path_(std::move(path)), known_digest_(std::move(known_digest)) {
-    fd_ = UniqueFd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    fd_ = UniqueFd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));  // less the umask
     if (!fd_) fail_errno(fmt::format("creating {}", path_));
   }
   ~HashingFileWriter() {

@@ -54,11 +54,14 @@ class OciLayoutOutput : public OutputStore {
       fail(Errc::usage, "{} needs a path: {}", spec.kind, as_archive ? "oci-archive:PATH[:REF]" : "oci:DIR[:REF]");
     ref_ = ref;
     destination_ = std::make_unique<AtomicDestination>(
-        path, as_archive ? AtomicDestination::Kind::file : AtomicDestination::Kind::directory, ctx.force);
+        path, as_archive ? OutputContent::tar_archive : OutputContent::oci_layout, ctx.force);
     if (as_archive) {
-      staging_ = std::make_unique<ScratchDirectory>(destination_->destination() + ".staging-");
+      staging_ = std::make_unique<ScratchDirectory>(destination_->destination(), "staging");
       root_ = staging_->path();
-      tar_ = std::make_unique<TarWriter>(destination_->temp_path());
+      // Written through our own descriptor, so a full disk is reported as such, with the path.
+      tar_ = std::make_unique<TarWriter>(destination_->temp_path(),
+                                         [fd = destination_->temp_fd(), what = destination_->temp_path()](
+                                             const char* data, std::size_t size) { write_all(fd, data, size, what); });
       tar_->add_directory("blobs");
       tar_->add_directory("blobs/sha256");
     } else {
