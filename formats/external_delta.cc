@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "formats/bspatch.h"
+#include "formats/vcdiff_check.h"
 #include "pipeline/error.h"
 #include "pipeline/subprocess.h"
 #include "pipeline/temp_file.h"
@@ -17,6 +19,15 @@ namespace {
 std::string source_window(std::uint64_t base_size) {
   const std::uint64_t window = std::clamp<std::uint64_t>(base_size, 1u << 20, 1ull << 31);
   return std::to_string(window);
+}
+// Decoding reads the (seekable) base on demand, so a fixed window bounds its memory whatever the
+// base or the payload asks for.
+constexpr const char* kDecodeSourceWindow = "16777216";
+
+std::uint64_t file_size(int fd) {
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) fail_errno("reading a payload's size");
+  return static_cast<std::uint64_t>(st.st_size);
 }
 
 void rewind(int fd) {
@@ -41,17 +52,24 @@ void xdelta3_encode(const DeltaLayerFile& given_base, const DeltaLayerFile& give
   const DeltaLayerFile base = standalone(given_base);
   const DeltaLayerFile layer = standalone(given_layer);
   rewind(layer.file->get());
-  run_program({{"xdelta3", "-e", "-9", "-c", "-B", source_window(base.size), "-s", fd_path(base.file->get())},
+  // No secondary compression (-S none), no application header (-A), no external
+  // (de)compression (-D -R): the decoder refuses payloads that use any of them.
+  run_program({{"xdelta3", "-e", "-9", "-c", "-S", "none", "-A", "-D", "-R", "-B", source_window(base.size), "-s",
+                fd_path(base.file->get())},
                layer.file->get(), payload_fd, nullptr},
               "xdelta3");
 }
 
 void xdelta3_decode(int payload_fd, const DeltaLayerFile& given_base, std::uint64_t declared_size,
                     const std::function<void(const char*, std::size_t)>& out, const std::string& what) {
+  // xdelta3 runs other programs on request: -D stops it decompressing its input or source
+  // externally, -R stops it recompressing its output as the application header says, and the
+  // payload is refused first if it asks for either or for secondary compression.
+  check_plain_vcdiff(payload_fd, file_size(payload_fd), what);
   const DeltaLayerFile base = standalone(given_base);
   rewind(payload_fd);
   std::uint64_t produced = 0;
-  run_program({{"xdelta3", "-d", "-c", "-B", source_window(base.size), "-s", fd_path(base.file->get())},
+  run_program({{"xdelta3", "-d", "-c", "-D", "-R", "-B", kDecodeSourceWindow, "-s", fd_path(base.file->get())},
                payload_fd, -1,
                [&](const char* data, std::size_t n) {
                  produced += n;
@@ -72,30 +90,13 @@ void bsdiff_encode(const DeltaLayerFile& given_base, const DeltaLayerFile& given
               "bsdiff");
 }
 
-void bsdiff_decode(int payload_fd, const DeltaLayerFile& given_base, std::uint64_t declared_size, const RunContext& ctx,
+void bsdiff_decode(int payload_fd, const DeltaLayerFile& base, std::uint64_t declared_size, const RunContext&,
                    const std::function<void(const char*, std::size_t)>& out, const std::string& what) {
-  const DeltaLayerFile base = standalone(given_base);
-  // Header: "BSDIFF40", then three 8-byte sign-magnitude little-endian numbers; the third is the
-  // size of the new file, which bspatch allocates in one piece.
-  unsigned char header[32];
-  if (::pread(payload_fd, header, sizeof header, 0) != static_cast<ssize_t>(sizeof header) ||
-      std::string_view(reinterpret_cast<char*>(header), 8) != "BSDIFF40")
-    fail(Errc::bad_input, "{}: not a bsdiff payload", what);
-  std::uint64_t new_size = 0;
-  for (int i = 7; i >= 0; --i) new_size = (new_size << 8) | header[24 + i];
-  if (new_size != declared_size)
-    fail(Errc::bad_input, "{}: the bsdiff payload makes {} bytes, but the layer has {}", what, new_size & ~(1ull << 63),
-         declared_size);
-  UniqueFd result = make_unlinked_temp_file(ctx);
-  run_program({{"bspatch", fd_path(base.file->get()), fd_path(result.get()), fd_path(payload_fd)}, -1, -1,
-               [](const char*, std::size_t) {}},
-              "bsdiff");
-  auto shared = std::make_shared<UniqueFd>(std::move(result));
-  FileRangeStream bytes(shared, 0, declared_size, what + " (bspatch output)");
-  copy_stream(bytes, out);
-  char extra;
-  if (::pread(shared->get(), &extra, 1, static_cast<off_t>(declared_size)) != 0)
-    fail(Errc::bad_input, "{}: bspatch wrote more than the layer's declared size", what);
+  // In process and streaming: the bspatch program holds the whole new file in memory.
+  bspatch_stream(
+      payload_fd, file_size(payload_fd), base.size,
+      [&](std::uint64_t at, std::uint64_t n, char* into) { base.read(at, n, into, "base layer"); }, declared_size, out,
+      what);
 }
 
 }  // namespace dd

@@ -91,7 +91,7 @@ std::vector<std::string> regzip_many(GzipRecipe recipe, const std::vector<std::s
     for (const auto raw : raws) out.push_back(regzip(recipe, raw));
   } else {
     // Batches keep the open descriptors and the argument list modest.
-    constexpr std::size_t kBatch = 64;
+    constexpr std::size_t kBatch = kGzipFilesPerRun;
     for (std::size_t first = 0; first < raws.size(); first += kBatch) {
       const std::size_t last = std::min(raws.size(), first + kBatch);
       const std::string all = gnu_gzip_9_batch({raws.begin() + first, raws.begin() + last});
@@ -109,6 +109,15 @@ std::vector<std::string> regzip_many(GzipRecipe recipe, const std::vector<std::s
     if (out[i].size() != expected[i])
       fail(Errc::bad_input, "recompressing a gzip file gave {} bytes, not {} (another gzip version?)", out[i].size(), expected[i]);
   return out;
+}
+
+bool plausible_gzip_sizes(std::uint64_t gz_size, std::uint64_t content_size) {
+  if (gz_size < 18 || gz_size > kMaxGzipMember || content_size > kMaxGzipContent) return false;
+  return content_size <= 1032 * gz_size && gz_size <= content_size + 5 * (content_size / 65535 + 1) + 64;
+}
+
+std::size_t gzip_program_runs(GzipRecipe recipe, std::size_t members) {
+  return recipe == GzipRecipe::gnu_gzip_9 ? (members + kGzipFilesPerRun - 1) / kGzipFilesPerRun : 0;
 }
 
 std::optional<GzipRecipe> find_gzip_recipe(std::string_view gz, std::string_view raw) {

@@ -1,6 +1,7 @@
 #include "formats/tar_delta.h"
 
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader
 #include <zstd.h>
 
 #include <algorithm>
@@ -26,8 +27,6 @@ constexpr std::uint32_t kMaxPieces = 1u << 20;
 constexpr std::uint64_t kChunkMargin = 4u << 20;
 // Unchanged data shorter than this stays in the frame: a copy operation costs ~30 bytes.
 constexpr std::uint64_t kMinCopy = 64;
-// Bigger .gz files are left to the frame: they and their content would crowd the segment.
-constexpr std::uint64_t kMaxGzipMember = 8u << 20;
 
 void pread_exact(const UniqueFd& fd, std::uint64_t offset, std::uint64_t length, char* out, const std::string& what) {
   while (length > 0) {
@@ -86,7 +85,15 @@ struct Segment {
   std::vector<Piece> pieces;         // the reference, in order
   std::vector<Op> ops;               // in output order
   std::uint64_t residual = 0;        // bytes the frame holds
+  std::size_t gzip_ops = 0, gnu_gzip_ops = 0;
 };
+
+// The gzip program runs a decoder makes for a segment: its gzip files are split in two halves
+// (two threads), each recompressed in batches.
+std::size_t gzip_runs_for_segment(std::size_t gnu_gzip_ops) {
+  return gzip_program_runs(GzipRecipe::gnu_gzip_9, (gnu_gzip_ops + 1) / 2) +
+         gzip_program_runs(GzipRecipe::gnu_gzip_9, gnu_gzip_ops / 2);
+}
 
 void add_piece(Segment& s, Piece p) {
   if (p.length == 0) return;
@@ -102,7 +109,8 @@ void add_piece(Segment& s, Piece p) {
 
 unsigned window_log_for(std::uint64_t bytes) {
   const unsigned log = bytes <= 1024 ? 10u : static_cast<unsigned>(std::bit_width(bytes - 1));
-  return std::clamp<unsigned>(log, 10, 31);  // zstd's window log range on 64-bit
+  // Segments bound reference + content to 256 MiB, so this stays at 28 at most.
+  return std::clamp<unsigned>(log, 10, 31);
 }
 
 std::optional<Op> try_gzip(const DeltaLayerFile& layer, const LayerMember& m, const DeltaLayerFile& base,
@@ -283,7 +291,11 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
   std::vector<Segment> segments;
   Segment current;
   std::uint64_t reference_bytes = 0;
+  // The recompression bounds every decoder enforces (gzip_reproduction.h).
+  std::uint64_t layer_gzip_content = 0;
+  std::size_t layer_gzip_runs = 0;
   auto close_current = [&](std::uint64_t at) {
+    layer_gzip_runs += gzip_runs_for_segment(current.gnu_gzip_ops);
     current.end = at;
     if (current.end > current.begin) segments.push_back(std::move(current));
     current = Segment{};
@@ -334,7 +346,7 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
 
     // What this member adds to the frame's bytes and to the reference.
     std::optional<Op> op;
-    std::vector<Piece> pieces;
+    std::vector<Piece> pieces, pieces_without_gzip;
     std::uint64_t residual = region;
     if (o != nullptr) {
       const Piece old_header{PieceKind::raw, ob, o->header_offset, o->data_offset - o->header_offset};
@@ -344,6 +356,7 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
         residual -= m.size;
       } else if (auto gz = try_gzip(layer, m, bases_[ob], *o, what)) {
         pieces = {old_header, Piece{PieceKind::gunzip, ob, o->data_offset, o->size}};
+        pieces_without_gzip = {Piece{PieceKind::raw, ob, o->header_offset, o->data_offset + o->size - o->header_offset}};
         residual += gz->raw.size() - m.size;
         stats.gzip_bytes += m.size;
         op = std::move(gz);
@@ -354,6 +367,22 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
     std::uint64_t piece_bytes = 0;
     for (const auto& p : pieces) piece_bytes += p.kind == PieceKind::gunzip ? 4 * p.length : p.length;
     if (region_end - current.begin > 2 * target || current.residual + residual > target) close_current(m.header_offset);
+    if (op && op->kind == OpKind::gzip) {
+      const bool gnu = op->recipe == GzipRecipe::gnu_gzip_9;
+      const bool within = current.gzip_ops < kMaxGzipMembersPerSegment &&
+                          layer_gzip_content + op->raw.size() <= kMaxGzipContentPerLayer &&
+                          layer_gzip_runs + gzip_runs_for_segment(current.gnu_gzip_ops + (gnu ? 1 : 0)) <= kMaxGzipRunsPerLayer;
+      if (within) {
+        ++current.gzip_ops;
+        current.gnu_gzip_ops += gnu ? 1 : 0;
+        layer_gzip_content += op->raw.size();
+      } else {
+        stats.gzip_bytes -= m.size;
+        residual = region;
+        pieces = pieces_without_gzip;
+        op.reset();
+      }
+    }
     current.residual += residual;
     // A reference much bigger than the new bytes it serves is not worth its memory.
     if (reference_bytes + piece_bytes <= kMaxSegmentReference / 2 && (exact || piece_bytes <= 4 * region + 4096)) {
@@ -468,6 +497,7 @@ std::optional<Op> try_gzip(const DeltaLayerFile& layer, const LayerMember& m, co
   std::string old(o.size, '\0');
   base.read(o.data_offset, o.size, old.data(), "base layer");
   if (!gunzip_exactly(old, kMaxSegmentOutput / 4)) return std::nullopt;
+  if (!plausible_gzip_sizes(m.size, raw->size())) return std::nullopt;
   const auto recipe = find_gzip_recipe(gz, *raw);
   if (!recipe) return std::nullopt;
   Op op{OpKind::gzip, m.data_offset, m.size, 0, 0, *recipe, std::move(*raw)};
@@ -512,7 +542,8 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
   ZstdDCtx dctx;
   std::string reference;
   std::vector<char> frame, residual, copy_buffer;
-  std::uint64_t produced = 0;
+  std::uint64_t produced = 0, layer_gzip_content = 0;
+  std::size_t layer_gzip_runs = 0;
   for (;;) {
     throw_if_interrupted();
     const auto tag = r.u8();
@@ -537,6 +568,7 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     const std::uint64_t op_count = r.uint(4);
     if (op_count > kMaxPieces) fail(Errc::bad_input, "{}: a delta segment claims {} operations", what, op_count);
     std::vector<Op> ops(op_count);
+    std::size_t segment_gzip_ops = 0, segment_gnu_gzip_ops = 0;
     std::vector<std::uint64_t> raw_lengths(op_count, 0);
     for (std::size_t i = 0; i < ops.size(); ++i) {
       Op& op = ops[i];
@@ -552,9 +584,24 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
       } else {
         raw_lengths[i] = r.uint(8);
         op.recipe = static_cast<GzipRecipe>(r.u8());
-        if (raw_lengths[i] > kMaxSegmentOutput) fail(Errc::bad_input, "{}: a gzip operation claims {} bytes", what, raw_lengths[i]);
+        if (op.recipe != GzipRecipe::zlib_9 && op.recipe != GzipRecipe::gnu_gzip_9)
+          fail(Errc::unsupported, "{}: unknown gzip recipe {}", what, static_cast<int>(op.recipe));
+        // Every bound is checked before anything is recompressed: the work follows from them.
+        if (!plausible_gzip_sizes(op.length, raw_lengths[i]))
+          fail(Errc::limit, "{}: a gzip operation claims {} bytes of content for a {}-byte file (at most {} of {})", what,
+               raw_lengths[i], op.length, kMaxGzipContent, kMaxGzipMember);
+        if (++segment_gzip_ops > kMaxGzipMembersPerSegment)
+          fail(Errc::limit, "{}: a delta segment has more than {} gzip operations", what, kMaxGzipMembersPerSegment);
+        segment_gnu_gzip_ops += op.recipe == GzipRecipe::gnu_gzip_9 ? 1 : 0;
+        layer_gzip_content += raw_lengths[i];
+        if (layer_gzip_content > kMaxGzipContentPerLayer)
+          fail(Errc::limit, "{}: the delta asks to recompress more than {} bytes of gzip content", what,
+               kMaxGzipContentPerLayer);
       }
     }
+    layer_gzip_runs += gzip_runs_for_segment(segment_gnu_gzip_ops);
+    if (layer_gzip_runs > kMaxGzipRunsPerLayer)
+      fail(Errc::limit, "{}: the delta would run gzip more than {} times", what, kMaxGzipRunsPerLayer);
     const std::uint64_t output_size = r.uint(8);
     const std::uint64_t residual_size = r.uint(8);
     const std::uint64_t frame_size = r.uint(8);
@@ -581,10 +628,19 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     r.exact(frame.data(), frame.size());
     const unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
     if (content != residual_size) fail(Errc::bad_input, "{}: a delta frame's size does not match its record", what);
+    // The window a frame may ask for is bounded by what it can legitimately reach: its reference
+    // and its content (the encoder sizes it so). Checked here, as one-shot decoding ignores
+    // ZSTD_d_windowLogMax.
+    const unsigned window_log_max = window_log_for(reference.size() + residual_size);
+    ZSTD_frameHeader frame_header{};
+    if (ZSTD_getFrameHeader(&frame_header, frame.data(), frame.size()) != 0 || frame_header.frameType != ZSTD_frame)
+      fail(Errc::bad_input, "{}: a delta segment does not hold a zstd frame", what);
+    if (frame_header.windowSize > (1ull << window_log_max))
+      fail(Errc::limit, "{}: a delta frame asks for a {}-byte zstd window, more than its {}-byte reference and content need",
+           what, frame_header.windowSize, reference.size() + residual_size);
     residual.resize(residual_size);
     ZSTD_DCtx_reset(dctx.d, ZSTD_reset_session_and_parameters);
-    // The window a frame may ask for is bounded by what it can legitimately reach.
-    ZSTD_DCtx_setParameter(dctx.d, ZSTD_d_windowLogMax, static_cast<int>(window_log_for(reference.size() + residual_size)));
+    check_zstd(ZSTD_DCtx_setParameter(dctx.d, ZSTD_d_windowLogMax, static_cast<int>(window_log_max)), "window");
     if (!reference.empty()) check_zstd(ZSTD_DCtx_refPrefix(dctx.d, reference.data(), reference.size()), "prefix");
     const std::size_t n = ZSTD_decompressDCtx(dctx.d, residual.data(), residual.size(), frame.data(), frame.size());
     if (ZSTD_isError(n)) fail(Errc::bad_input, "{}: damaged delta frame: {}", what, ZSTD_getErrorName(n));
@@ -617,9 +673,6 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
         for (std::size_t k = 0; k < index.size(); ++k) gz[index[k]] = std::move(made[k]);
       }
     };
-    for (const Op& op : ops)
-      if (op.kind == OpKind::gzip && op.recipe != GzipRecipe::zlib_9 && op.recipe != GzipRecipe::gnu_gzip_9)
-        fail(Errc::unsupported, "{}: unknown gzip recipe {}", what, static_cast<int>(op.recipe));
     {
       auto other = std::async(std::launch::async, recompress, 1);
       std::exception_ptr mine;

@@ -1,6 +1,7 @@
 #include "pipeline/subprocess.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -9,8 +10,6 @@
 #include "pipeline/byte_stream.h"
 #include "pipeline/error.h"
 #include "pipeline/interruption.h"
-
-extern char** environ;
 
 namespace dd {
 
@@ -40,6 +39,14 @@ std::string first_line_of(int fd) {
   return text;
 }
 
+// The helpers read options from the environment (XDELTA holds extra xdelta3 arguments, GZIP
+// extra gzip options): they run with only a search path and the C locale, so the arguments we
+// pass are all they act on.
+std::vector<std::string> fixed_environment() {
+  const char* path = ::getenv("PATH");
+  return {std::string("PATH=") + (path && *path ? path : "/usr/local/bin:/usr/bin:/bin"), "LC_ALL=C"};
+}
+
 }  // namespace
 
 void run_program(const ProgramRun& run, const std::string& package) {
@@ -61,8 +68,12 @@ void run_program(const ProgramRun& run, const std::string& package) {
   std::vector<char*> argv;
   for (const auto& a : run.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  const std::vector<std::string> env_strings = fixed_environment();
+  std::vector<char*> env;
+  for (const auto& e : env_strings) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = ::posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) fail(Errc::unsupported, "cannot run {}: {} (install the Debian package '{}')", program, std::strerror(rc), package);
 

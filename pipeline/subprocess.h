@@ -18,7 +18,8 @@ struct ProgramRun {
   std::function<void(const char*, std::size_t)> on_output;  // may throw; the child is then killed
 };
 
-// Runs to completion. A program that cannot be started is Errc::unsupported naming the Debian
+// Runs to completion, with a fixed environment (PATH and LC_ALL=C only): nothing from ours
+// reaches the program's options. A program that cannot be started is Errc::unsupported naming the Debian
 // package to install; a non-zero exit is Errc::bad_input with the first line the program printed.
 void run_program(const ProgramRun& run, const std::string& package);
 
