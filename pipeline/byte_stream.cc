@@ -45,7 +45,10 @@ void write_all(int fd, const char* data, std::size_t size, std::string_view what
   while (size > 0) {
     const ssize_t n = ::write(fd, data, size);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        throw_if_interrupted();
+        continue;
+      }
       fail_errno(fmt::format("writing {}", what));
     }
     data += n;

@@ -5,6 +5,7 @@
 #include "formats/manifest_parser.h"
 #include "pipeline/builtin_stages.h"
 #include "pipeline/error.h"
+#include "pipeline/interruption.h"
 #include "pipeline/log.h"
 #include "pipeline/runner.h"
 #include "pipeline/temp_file.h"
@@ -135,7 +136,11 @@ BaseImages::BaseImages(std::vector<StageSpec> sources, const RunContext& ctx) : 
   ctx_.progress = nullptr;
 }
 
-BaseImages::~BaseImages() = default;
+BaseImages::~BaseImages() {
+  // A run that failed does not wait for the rest of the bases: the prefetch stops at its next read.
+  cancel_prefetch_ = true;
+  if (prefetch_.valid()) prefetch_.wait();
+}
 
 const Inventory& BaseImages::inventory() {
   if (inventory_) return *inventory_;
@@ -162,7 +167,10 @@ const Inventory& BaseImages::inventory() {
 void BaseImages::prefetch_all_layers() {
   if (prefetch_.valid() || prefetched_ || sources_.empty()) return;
   inventory();  // built here: the other thread then only reads it
-  prefetch_ = std::async(std::launch::async, [this] { return collect_all_layers(); });
+  prefetch_ = std::async(std::launch::async, [this] {
+    CancellationScope scope(cancel_prefetch_);
+    return collect_all_layers();
+  });
 }
 
 void BaseImages::wait_for_prefetch() {

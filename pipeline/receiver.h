@@ -3,6 +3,7 @@
 // machine by `docker_delta inventory` (diff_ids only, so only dedupe can use them).
 #pragma once
 
+#include <atomic>
 #include <future>
 #include <map>
 #include <memory>
@@ -55,8 +56,8 @@ class BaseImages {
   // Every layer of every base image, bottom first, each once, spooled and indexed.
   std::vector<DeltaLayerFile> all_layers();
   // Starts all_layers() on another thread, so the bases are read while the new image is (two
-  // daemon exports at once). Other calls wait for it; all_layers() returns its result. Once
-  // started it runs to the end, even if nothing waits for it (destruction waits).
+  // daemon exports at once). Other calls wait for it; all_layers() returns its result. Destruction
+  // (a run that failed) cancels it at its next read and waits only for that.
   void prefetch_all_layers();
   // A layer fetched before.
   const DeltaLayerFile& layer(const Digest& diff_id);
@@ -72,6 +73,7 @@ class BaseImages {
   std::optional<std::vector<DeltaLayerFile>> prefetched_;
   std::optional<Inventory> inventory_;
   std::map<Digest, DeltaLayerFile> spooled_;
+  std::atomic<bool> cancel_prefetch_{false};
   // Last: destroyed (waited for) before what it writes to.
   std::future<std::vector<DeltaLayerFile>> prefetch_;
 };
