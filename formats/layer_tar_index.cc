@@ -18,7 +18,7 @@ LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t offset, std::u
   PlainTarReader reader;
   archive* a = reader.a;
   if (archive_read_open_fd(a, fd.get(), 64 * 1024) != ARCHIVE_OK)
-    fail(Errc::bad_input, "{} is not a tar archive: {}", what, archive_error_string(a));
+    fail(Errc::bad_input, "{} is not a tar archive: {}", what, archive_message(a));
   LayerTarIndex index;
   index.size = size;
   std::uint64_t next_header = 0;  // a member's headers start where the previous member's data ends
@@ -30,7 +30,7 @@ LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t offset, std::u
     if (static_cast<std::uint64_t>(archive_filter_bytes(a, 0)) > size)
       fail(Errc::bad_input, "{} has no end-of-archive marker within its {} bytes", what, size);
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-      fail(Errc::bad_input, "{} is truncated or damaged: {}", what, archive_error_string(a));
+      fail(Errc::bad_input, "{} is truncated or damaged: {}", what, archive_message(a));
     if (index.members.size() >= limits.max_archive_members)
       fail(Errc::limit, "{} has more than {} members", what, limits.max_archive_members);
     LayerMember m;

@@ -4,7 +4,18 @@
 
 #include <archive.h>
 
+#include <string>
+
+#include "pipeline/printable.h"
+
 namespace dd {
+
+// libarchive's reason for the last failure, fit for a message: it may have none (NULL), and it
+// may quote bytes from the archive.
+inline std::string archive_message(archive* a) {
+  const char* message = a != nullptr ? archive_error_string(a) : nullptr;
+  return message != nullptr ? printable(message) : "libarchive gave no reason";
+}
 
 struct PlainTarReader {
   archive* a = archive_read_new();

@@ -7,6 +7,7 @@
 #include <exception>
 #include <vector>
 
+#include "formats/plain_tar_reader.h"
 #include "pipeline/error.h"
 #include "pipeline/printable.h"
 
@@ -80,7 +81,7 @@ void rewrite_tar(ByteStream& in, const EntryEditor& edit, const ByteSink& out, c
   Archives a;
   auto check = [&](int rc, struct archive* which, const char* doing) {
     if (bridge.error) std::rethrow_exception(bridge.error);
-    if (rc < ARCHIVE_WARN) fail(Errc::bad_input, "{}: {} failed: {}", what, doing, archive_error_string(which));
+    if (rc < ARCHIVE_WARN) fail(Errc::bad_input, "{}: {} failed: {}", what, doing, archive_message(which));
   };
   archive_read_support_format_tar(a.reader);
   archive_read_support_filter_none(a.reader);

@@ -61,7 +61,7 @@ void TarTree::build_index() {
   PlainTarReader r;
   // The fd is not owned by libarchive; it uses lseek to skip member data.
   if (archive_read_open_fd(r.a, fd_->get(), 64 * 1024) != ARCHIVE_OK)
-    fail(Errc::bad_input, "{} is not a tar archive: {}", path_, archive_error_string(r.a));
+    fail(Errc::bad_input, "{} is not a tar archive: {}", path_, archive_message(r.a));
 
   std::map<std::string, std::vector<Member>> all;
   std::size_t count = 0;
@@ -71,8 +71,8 @@ void TarTree::build_index() {
     const int rc = archive_read_next_header(r.a, &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {  // RETRY (bad checksum) is damage too
-      if (count == 0) fail(Errc::bad_input, "{} is not a tar archive: {}", path_, archive_error_string(r.a));
-      fail(Errc::bad_input, "{} is truncated or damaged: {}", path_, archive_error_string(r.a));
+      if (count == 0) fail(Errc::bad_input, "{} is not a tar archive: {}", path_, archive_message(r.a));
+      fail(Errc::bad_input, "{} is truncated or damaged: {}", path_, archive_message(r.a));
     }
     if (++count > limits_.max_archive_members)
       fail(Errc::limit, "{} has more than {} members", path_, limits_.max_archive_members);
