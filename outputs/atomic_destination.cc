@@ -105,7 +105,7 @@ AtomicDestination::AtomicDestination(std::string destination, OutputContent cont
   check_replaceable();
   remove_stale_temporaries(destination_);
   temp_ = std::make_unique<SiblingTemp>(
-      destination_, "tmp", content_ == OutputContent::oci_layout ? SiblingTemp::Kind::directory : SiblingTemp::Kind::file);
+      destination_, "tmp", content_ == OutputContent::oci_layout || content_ == OutputContent::directory_transport ? SiblingTemp::Kind::directory : SiblingTemp::Kind::file);
   temp_path_ = temp_->path();
 }
 
@@ -121,7 +121,7 @@ AtomicDestination::~AtomicDestination() {
 void AtomicDestination::commit() {
   if (committed_) fail(Errc::internal, "{} was committed twice", destination_);
   // Data first, then the name: a crash must never leave the name on an empty or partial file.
-  if (content_ == OutputContent::oci_layout)
+  if (content_ == OutputContent::oci_layout || content_ == OutputContent::directory_transport)
     sync_tree(temp_path_);
   else
     sync_fd(temp_->fd(), temp_path_);

@@ -43,7 +43,7 @@ class DeltaOutput : public OutputStore {
       if (std::filesystem::exists(path_) && !ctx.force)
         fail(Errc::exists, "{} exists (use --force to replace it)", path_);
     } else {
-      destination_ = std::make_unique<AtomicDestination>(path_, AtomicDestination::Kind::file, ctx.force);
+      destination_ = std::make_unique<AtomicDestination>(path_, OutputContent::delta_package, ctx.force);
     }
   }
 

@@ -49,7 +49,7 @@ class DirOutput : public OutputStore {
         *target_compression_ != Compression::zstd)
       fail(Errc::usage, "dir: layers can be none, gzip or zstd, not {}", to_string(*target_compression_));
     if (spec.argument.empty()) fail(Errc::usage, "dir needs a directory: dir:PATH");
-    destination_ = std::make_unique<AtomicDestination>(spec.argument, AtomicDestination::Kind::directory, ctx.force);
+    destination_ = std::make_unique<AtomicDestination>(spec.argument, OutputContent::directory_transport, ctx.force);
     root_ = destination_->temp_path();
   }
 

@@ -90,6 +90,18 @@ std::optional<std::string> foreign_entry_in_layout(const fs::path& dir) {
   return std::nullopt;
 }
 
+// A dir: image holds `version` (naming the transport), manifest.json and plain files, nothing else.
+bool is_directory_transport(const fs::path& dir) {
+  char prefix[27];
+  if (read_prefix((dir / "version").string(), prefix, sizeof prefix) != sizeof prefix ||
+      std::memcmp(prefix, "Directory Transport Version", sizeof prefix) != 0)
+    return false;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir, error))
+    if (!is_plain_file(entry.path())) return false;
+  return !error && is_plain_file(dir / "manifest.json");
+}
+
 }  // namespace
 
 std::string_view to_string(OutputContent content) {
@@ -98,6 +110,7 @@ std::string_view to_string(OutputContent content) {
     case OutputContent::tar_archive: return "a tar archive";
     case OutputContent::delta_package: return "a docker_delta package";
     case OutputContent::oci_layout: return "an OCI layout";
+    case OutputContent::directory_transport: return "a dir: image";
   }
   return "?";
 }
@@ -107,6 +120,11 @@ std::optional<std::string> why_not_replaceable(const std::string& path, OutputCo
   if (::lstat(path.c_str(), &info) != 0) return std::nullopt;  // nothing there
   const std::string want = std::string(to_string(content));
   if (S_ISLNK(info.st_mode)) return "it is a symbolic link, not " + want;
+  if (content == OutputContent::directory_transport) {
+    if (!S_ISDIR(info.st_mode) || !is_directory_transport(path))
+      return "it is not " + want + " (a version file, manifest.json and blob files only)";
+    return std::nullopt;
+  }
   if (content == OutputContent::oci_layout) {
     if (!S_ISDIR(info.st_mode)) return "it is not a directory, so not " + want;
     if (!is_plain_file(fs::path(path) / "oci-layout") || !is_plain_file(fs::path(path) / "index.json"))
@@ -127,6 +145,11 @@ bool remove_replaced(const std::string& path) noexcept {
   if (!S_ISDIR(info.st_mode)) return ::unlink(path.c_str()) == 0;
   bool complete = true;
   try {
+    if (is_directory_transport(path)) {
+      std::error_code error;
+      for (const auto& entry : fs::directory_iterator(path, error)) complete &= ::unlink(entry.path().c_str()) == 0;
+      return complete && !error && ::rmdir(path.c_str()) == 0;
+    }
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(path, error)) {
       const std::string name = entry.path().filename().string();

@@ -14,6 +14,7 @@ enum class OutputContent {
   tar_archive,    // docker-archive, oci-archive
   delta_package,  // delta:PACKAGE
   oci_layout,     // oci:DIR
+  directory_transport,  // dir:DIR (skopeo's): version, manifest.json, one plain file per blob
 };
 
 std::string_view to_string(OutputContent content);
