@@ -222,18 +222,17 @@ snapshot() {
 existing() {
     local kind=$1 flag=$2 dest target before
     case $kind in
-        oci) target=$CASE_DIR/out; dest=oci:$target:v1
-             mkdir -p "$target"; echo keep > "$target/marker" ;;
-        oci-archive) target=$CASE_DIR/out.tar; dest=oci-archive:$target:v1; echo keep > "$target" ;;
-        docker-archive) target=$CASE_DIR/out.tar; dest=docker-archive:$target:localhost/x:v1; echo keep > "$target" ;;
+        oci) target=$CASE_DIR/out; dest=oci:$target:v1 ;;
+        oci-archive) target=$CASE_DIR/out.tar; dest=oci-archive:$target:v1 ;;
+        docker-archive) target=$CASE_DIR/out.tar; dest=docker-archive:$target:localhost/x:v1 ;;
     esac
+    expect_ok process "$DA" "$dest"  # what --force may replace: an output of the same kind
     before=$(snapshot "$target")
     expect_fail 1 'exist|force' process "$DA" "$dest"
     assert_eq "DEST and its siblings after refusal" "$before" "$(snapshot "$target")"
     expect_ok process "$DA" "$dest" "$flag"
     case $kind in
-        oci) assert_absent "$target/marker"
-             verify_image "oci:$target:v1" "$SMALL_V1_ID" "$SMALL_V1_DIFF_IDS" ;;
+        oci) verify_image "oci:$target:v1" "$SMALL_V1_ID" "$SMALL_V1_DIFF_IDS" ;;
         oci-archive) verify_image "oci-archive:$target:v1" "$SMALL_V1_ID" "$SMALL_V1_DIFF_IDS" ;;
         docker-archive) verify_image "docker-archive:$target" "$SMALL_V1_ID" "$SMALL_V1_DIFF_IDS" ;;
     esac
@@ -243,6 +242,17 @@ existing() {
 for kind in oci oci-archive docker-archive; do
     t "existing $kind DEST, then --force" existing "$kind" --force
 done
+# --force replaces only what docker_delta writes: a directory of the user's, a text file stay.
+force_refuses_foreign() {
+    local before
+    mkdir -p "$CASE_DIR/home/docs"; echo keep > "$CASE_DIR/home/docs/marker"; echo keep > "$CASE_DIR/notes.txt"
+    before=$(snapshot "$CASE_DIR/home")
+    expect_fail 1 'replaces only|not an OCI layout|oci-layout' process "$DA" "oci:$CASE_DIR/home:v1" --force
+    assert_eq "the directory after --force" "$before" "$(snapshot "$CASE_DIR/home")"
+    expect_fail 1 'replaces only|not a tar' process "$DA" "docker-archive:$CASE_DIR/notes.txt" --force
+    assert_eq "the text file" keep "$(cat "$CASE_DIR/notes.txt")"
+}
+t "--force refuses what docker_delta did not write" force_refuses_foreign
 t "existing oci DEST, then -f" existing oci -f
 
 # ---- usage errors: exit 2, one line, nothing written -------------------------------

@@ -142,7 +142,7 @@ forged() {
     expect_fail 1 "format version 99.*reads version 1" apply --base "$A1" v99.dd docker-archive:out.tar
     expect_fail 1 "version 99" info v99.dd
     python3 "$EDIT" pkg.dd absurd.dd absurd-size
-    expect_fail 1 "far more than a delta" apply --base "$A1" absurd.dd docker-archive:out.tar
+    expect_fail 1 "rebuilt [0-9]+ bytes, but the package says 2199023255552" apply --base "$A1" absurd.dd docker-archive:out.tar
     python3 "$EDIT" pkg.dd outside.dd outside-base
     expect_fail 1 "references bytes .* which has only" apply --base "$A1" outside.dd docker-archive:out.tar
     python3 "$EDIT" pkg.dd bomb.dd bomb
@@ -152,6 +152,25 @@ forged() {
     true
 }
 t "forged headers and payloads" forged
+
+# A signal ends the run even while it waits for input, and a second one ends it at once.
+signals() {
+    local start pid rc
+    start=$SECONDS
+    { sleep 30 | "$DOCKER_DELTA" apply --base "$A1" - docker-archive:out.tar:app:v2 2>err.txt; echo $? > rc.txt; } &
+    for _ in $(seq 1 50); do pid=$(pgrep -n -f "apply --base $A1 - docker-archive:out.tar" || true); [[ -n $pid ]] && break; sleep 0.1; done
+    [[ -n $pid ]] || fail "apply did not start"
+    sleep 0.5
+    kill -TERM "$pid"
+    for _ in $(seq 1 50); do [[ -s rc.txt ]] && break; sleep 0.1; done
+    (( SECONDS - start < 10 )) || fail "apply ignored SIGTERM while waiting for input"
+    assert_eq "exit status" 1 "$(cat rc.txt)"
+    assert_match "message" 'interrupted by signal 15' "$(cat err.txt)"
+    assert_absent out.tar
+    pkill -f "sleep 30" || true
+    wait || true
+}
+t "SIGTERM ends a run that waits for input" signals
 
 docker_load() {
     [[ -n ${DOCKERD_ENV:-} && -f $DOCKERD_ENV ]] || skip "no dockerd (DOCKERD_ENV)"
