@@ -20,6 +20,13 @@ class Bzip2Decompressor : public Decompressor {
   ~Bzip2Decompressor() override { BZ2_bzDecompressEnd(&z_); }
 
   std::size_t step(std::string_view& input, char* out, std::size_t capacity) override {
+    if (at_stream_end_ && !input.empty() && input.front() != 'B') {
+      // Bytes after the last stream that start no new one: ignored, as bzip2 -d ignores them
+      // ("trailing garbage"); the stored digest, checked beside, still covers them.
+      guard_.add_input(input.size());
+      input.remove_prefix(input.size());
+      return 0;
+    }
     if (at_stream_end_ && !input.empty()) {  // concatenated streams (pbzip2, cat a.bz2 b.bz2)
       BZ2_bzDecompressEnd(&z_);
       init();

@@ -80,7 +80,14 @@ TEST_P(XzBzip2, TruncatedOrCorruptStreamsFail) {
   std::string bad = packed;
   for (std::size_t i = 20; i < bad.size(); i += 997) bad[i] = static_cast<char>(bad[i] ^ 0x5a);
   EXPECT_THROW(decompress(c, bad), Error);
-  EXPECT_THROW(decompress(c, packed + "trailing garbage"), Error);
+}
+
+TEST(XzCodec, TrailingGarbageIsRefused) {  // as xz -d refuses it
+  EXPECT_THROW(decompress(Compression::xz, compress(Compression::xz, "x") + "trailing garbage"), Error);
+}
+
+TEST(Bzip2Codec, TrailingGarbageIsIgnoredAsBzip2Does) {
+  EXPECT_EQ(decompress(Compression::bzip2, compress(Compression::bzip2, "layer") + std::string(100, '\0')), "layer");
 }
 
 TEST_P(XzBzip2, ExpansionLimitApplies) {

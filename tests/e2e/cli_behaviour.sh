@@ -213,10 +213,10 @@ t "bad --filter argument" usage process "$DA" "oci:{case}/out" --filter normaliz
 
 # ---- existing DEST ----------------------------------------------------------------
 # snapshot TARGET: names, types and sizes of everything in the case dir, and
-# the content of TARGET (or of TARGET/marker for a directory)
+# the content of TARGET (every file in it, for a directory)
 snapshot() {
     (cd "$CASE_DIR" && find . -mindepth 1 ! -name '.std*' -printf '%P %y %s\n' | sort)
-    if [[ -d $1 ]]; then sha256sum "$1/marker"; else sha256sum "$1"; fi
+    if [[ -d $1 ]]; then (cd "$1" && find . -type f -exec sha256sum {} + | sort); else sha256sum "$1"; fi
 }
 # existing KIND FLAG: without --force exit 1 and DEST untouched; with it replaced.
 existing() {
