@@ -67,17 +67,23 @@ killed() {
     echo "  $kind: whole run ${full} ms; $killed_midway of $KILL_POINTS runs killed midway, $whole left a whole $dest" >&2
     ((killed_midway >= 20)) || fail "only $killed_midway runs were killed midway (want 20+)"
 }
-t "create killed at $KILL_POINTS points" killed package "$CASE_DIR/pkg.dd" create --base "$A1" "$A2" "$CASE_DIR/pkg.dd"
+# $CASE_DIR exists only inside a case, so each case is a function.
+create_killed() { killed package "$CASE_DIR/pkg.dd" create --base "$A1" "$A2" "$CASE_DIR/pkg.dd"; }
+t "create killed at $KILL_POINTS points" create_killed
 make_package() { "$DOCKER_DELTA" create --base "$A1" "$A2" "$1" >/dev/null 2>&1 || fail "cannot make a package"; }
 apply_killed() {
     make_package "$CASE_DIR/pkg.dd"
     killed oci "$CASE_DIR/out.d" apply --base "$A1" "$CASE_DIR/pkg.dd" "oci:$CASE_DIR/out.d"
 }
 t "apply (oci) killed at $KILL_POINTS points" apply_killed
-t "process (oci-archive, gzip) killed at $KILL_POINTS points" killed oci-archive "$CASE_DIR/out.tar" \
-    process "$A2" "oci-archive:$CASE_DIR/out.tar" --compress gzip
-t "process (docker-archive) killed at $KILL_POINTS points" killed docker-archive "$CASE_DIR/out.tar" \
-    process "oci-archive:$FIXTURES/app-v1.podman.oci.tar" "docker-archive:$CASE_DIR/out.tar"
+process_oci_archive_killed() {
+    killed oci-archive "$CASE_DIR/out.tar" process "$A2" "oci-archive:$CASE_DIR/out.tar" --compress gzip
+}
+process_docker_archive_killed() {
+    killed docker-archive "$CASE_DIR/out.tar" process "oci-archive:$FIXTURES/app-v1.podman.oci.tar" "docker-archive:$CASE_DIR/out.tar"
+}
+t "process (oci-archive, gzip) killed at $KILL_POINTS points" process_oci_archive_killed
+t "process (docker-archive) killed at $KILL_POINTS points" process_docker_archive_killed
 
 # ---- full disk ------------------------------------------------------------------------------
 small_dir() { # small_dir DIR SIZE: a tmpfs of SIZE at DIR
