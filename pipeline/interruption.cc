@@ -1,5 +1,7 @@
 #include "pipeline/interruption.h"
 
+#include <pthread.h>
+
 #include <csignal>
 
 #include "pipeline/error.h"
@@ -8,9 +10,16 @@ namespace dd {
 namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
+pthread_t g_main_thread;
 thread_local const std::atomic<bool>* t_cancelled = nullptr;
 
 extern "C" void remember_signal(int signal) {
+  // The kernel may hand a process signal to any thread; the main thread is the one that may be
+  // blocked reading input, so it is the one that must be woken (EINTR).
+  if (!pthread_equal(pthread_self(), g_main_thread)) {
+    pthread_kill(g_main_thread, signal);
+    return;
+  }
   if (g_signal != 0) {  // the second one: the user means now
     std::signal(signal, SIG_DFL);
     std::raise(signal);
@@ -22,6 +31,7 @@ extern "C" void remember_signal(int signal) {
 }  // namespace
 
 void install_interruption_handlers() {
+  g_main_thread = pthread_self();
   struct sigaction action {};
   action.sa_handler = remember_signal;
   sigemptyset(&action.sa_mask);
