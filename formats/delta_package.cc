@@ -9,7 +9,6 @@
 namespace dd {
 namespace {
 
-constexpr unsigned char kMagic[8] = {0x89, 'D', 'D', 'E', 'L', 'T', 'A', '\n'};
 constexpr std::uint64_t kMaxLayerSize = 1ull << 42;  // 4 TiB: nothing real comes near it
 
 void put_be(std::string& s, std::uint64_t v, int bytes) {
@@ -194,7 +193,7 @@ PackageHeader parse_package_header(const nlohmann::json& j, const Limits& limits
 
 std::string package_prefix(const PackageHeader& header) {
   const std::string json = header.to_json().dump(1);
-  std::string out(reinterpret_cast<const char*>(kMagic), sizeof kMagic);
+  std::string out(reinterpret_cast<const char*>(kPackageMagic.data()), kPackageMagic.size());
   put_be(out, kPackageFormatVersion, 4);
   put_be(out, json.size(), 4);
   out += json;
@@ -211,7 +210,7 @@ PackageHeader read_package_header(ByteStream& in, const Limits& limits, const st
     if (n == 0) break;
     got += n;
   }
-  if (got < sizeof kMagic || std::memcmp(pre, kMagic, sizeof kMagic) != 0)
+  if (got < kPackageMagic.size() || std::memcmp(pre, kPackageMagic.data(), kPackageMagic.size()) != 0)
     fail(Errc::bad_input, "{} is not a docker_delta package", what);
   if (got < sizeof pre) fail(Errc::bad_input, "{} is truncated (it ends inside its preamble)", what);
   const std::uint64_t version = get_be(pre + 8, 4);

@@ -4,6 +4,7 @@
 // docs/delta-format.md is the specification.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -21,6 +22,8 @@ namespace dd {
 
 inline constexpr std::uint32_t kPackageFormatVersion = 1;
 inline constexpr std::size_t kPackagePreambleBytes = 16;  // magic, version, header length
+// The first bytes of every package.
+inline constexpr std::array<unsigned char, 8> kPackageMagic = {0x89, 'D', 'D', 'E', 'L', 'T', 'A', '\n'};
 
 enum class Shipping { reused, full, delta };
 std::string_view to_string(Shipping s);

@@ -9,16 +9,13 @@
 #include <filesystem>
 #include <system_error>
 
+#include "formats/delta_package.h"
 #include "pipeline/byte_stream.h"
 #include "pipeline/printable.h"
 
 namespace dd {
 namespace fs = std::filesystem;
 namespace {
-
-// The first bytes of every delta package (formats/delta_package.cc writes them; a unit test
-// checks the two agree).
-constexpr std::array<unsigned char, 8> kPackageMagic = {0x89, 'D', 'D', 'E', 'L', 'T', 'A', '\n'};
 
 std::size_t read_prefix(const std::string& path, char* buffer, std::size_t size) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
