@@ -83,13 +83,16 @@ bool rename_no_replace(const std::string& from, const std::string& to) {
 ScratchDirectory::ScratchDirectory(const std::string& prefix) : path_(make_temp_directory(prefix)) {}
 
 ScratchDirectory::ScratchDirectory(const std::string& destination, std::string_view role)
-    : path_(SiblingTemp(destination, role, SiblingTemp::Kind::directory).path()) {}
+    : lock_(std::make_unique<SiblingTemp>(destination, role, SiblingTemp::Kind::directory)) {
+  path_ = lock_->path();
+}
 
 ScratchDirectory::~ScratchDirectory() { remove(); }
 
 void ScratchDirectory::remove() noexcept {
   remove_quietly(path_);
   path_.clear();
+  lock_.reset();
 }
 
 AtomicDestination::AtomicDestination(std::string destination, Kind kind, bool force)

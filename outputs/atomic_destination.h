@@ -28,10 +28,14 @@ class ScratchDirectory {
   // Removes the directory now (it will not exist afterwards); errors are ignored.
   void remove() noexcept;
   // Forgets the directory without removing it (it was renamed elsewhere).
-  void release() noexcept { path_.clear(); }
+  void release() noexcept {
+    path_.clear();
+    lock_.reset();
+  }
 
  private:
   std::string path_;
+  std::unique_ptr<SiblingTemp> lock_;  // held while the directory lives: a later run sees it in use
 };
 
 class AtomicDestination {

@@ -223,6 +223,31 @@ TEST_F(AtomicDestinationTest, TemporariesOfKilledRunsAreRemovedOthersKept) {
                                          ".layout.docker_delta-tmp-1x-abcdefgh", fs::path(live.path()).filename().string()}));
 }
 
+// A run killed with its parent may stay a zombie where nothing reaps orphans: it runs nothing.
+TEST_F(AtomicDestinationTest, TemporariesOfZombieRunsAreRemoved) {
+  const pid_t zombie = ::fork();
+  if (zombie == 0) ::_exit(0);
+  // Until it is reaped below, the child is a zombie: kill(pid, 0) still succeeds.
+  for (int i = 0; i < 200 && ::kill(zombie, 0) == 0; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(zombie) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    if (line.rfind(") Z") != std::string::npos) break;
+    ::usleep(10000);
+  }
+  write(path(".out.tar.docker_delta-tmp-" + std::to_string(zombie) + "-abcdefgh"), "partial");
+  fs::create_directories(path(".out.tar.docker_delta-staging-" + std::to_string(zombie) + "-abcdefgh/blobs"));
+  ScratchDirectory staging(path("out.tar"), "staging");  // this run's: locked, kept
+  {
+    AtomicDestination dest(path("out.tar"), AtomicDestination::Kind::file, false);
+    dest.commit();
+  }
+  ::waitpid(zombie, nullptr, 0);
+  std::set<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir_.path())) left.insert(entry.path().filename().string());
+  EXPECT_EQ(left, (std::set<std::string>{"out.tar", fs::path(staging.path()).filename().string()}));
+}
+
 TEST_F(AtomicDestinationTest, ForceWithoutExistingDestinationJustCommits) {
   AtomicDestination dest(path("out.tar"), AtomicDestination::Kind::file, true);
   write(dest.temp_path(), "new");

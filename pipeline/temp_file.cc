@@ -35,9 +35,23 @@ std::string directory_of(const std::string& path) {
   return parent.empty() ? "." : parent;
 }
 
+// A zombie does not run: a run killed together with its parent (`timeout -s KILL` kills its own
+// group) may stay one for ever where nothing reaps orphans, as in many containers.
+bool is_zombie(long pid) {
+  UniqueFd fd(::open(fmt::format("/proc/{}/stat", pid).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  char buffer[512];
+  const ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
+  if (n <= 0) return false;
+  const std::string_view stat(buffer, static_cast<std::size_t>(n));
+  const auto paren = stat.rfind(')');  // the command name may hold anything, even ") Z"
+  return paren != std::string_view::npos && paren + 2 < stat.size() && (stat[paren + 2] == 'Z' || stat[paren + 2] == 'X');
+}
+
 bool process_runs(long pid) {
   if (pid <= 0) return true;  // not ours to judge
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  return !is_zombie(pid);
 }
 
 // True when someone holds the lock a live SiblingTemp keeps on `path`.
