@@ -8,9 +8,11 @@
 
 #include "cli/cli_state.h"
 #include "formats/delta_package.h"
+#include "formats/image_reference.h"
 #include "inputs/archive_input.h"
 #include "pipeline/builtin_stages.h"
 #include "pipeline/error.h"
+#include "pipeline/printable.h"
 #include "pipeline/progress.h"
 #include "pipeline/receiver.h"
 #include "pipeline/runner.h"
@@ -68,7 +70,7 @@ int run_create(const CreateArgs& args, const char* source_kind, const GlobalFlag
   const nlohmann::json result = run_pipeline(builtin_registry(), spec, ctx);
 
   if (global.json) {
-    std::cout << result.dump(2) << "\n";
+    std::cout << result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   if (global.quiet) return 0;
@@ -155,20 +157,41 @@ std::string destination_spec(const std::string& given, const char* destination_k
 }
 
 // `apply` into the daemon with no --base: the package's base images are read from that daemon.
+// The names come from the package: each must be a reference docker would accept.
 void default_bases_from_daemon(PipelineFlags& flags, const std::string& destination, const PackageHeader* header) {
   if (header == nullptr || !flags.bases.empty() || destination.rfind("docker-daemon:", 0) != 0) return;
   std::set<std::string> names;
-  for (const auto& b : header->base_layers)
-    if (!b.image.empty() && names.insert(b.image).second) flags.bases.push_back("docker-daemon:" + b.image);
+  for (const auto& b : header->base_layers) {
+    if (b.image.empty()) continue;
+    const std::string name = parse_image_reference(b.image, "the package's base image name").familiar();
+    if (names.insert(name).second) flags.bases.push_back("docker-daemon:" + name);
+  }
+}
+
+// The name `apply` with no DEST tags the image with: the package's first repo tag, validated.
+std::string package_tag(const PackageHeader& h) {
+  if (h.repo_tags.empty()) return {};
+  const ImageReference ref = parse_image_reference(h.repo_tags.front(), "the package's tag");
+  if (!ref.digest.empty()) fail(Errc::bad_input, "the package's tag '{}' is a digest, not NAME:TAG", printable(ref.familiar()));
+  return ref.familiar_name() + ":" + ref.tag_or_latest();
 }
 
 // Says which base layers are present and what would be rebuilt; loads and writes nothing.
-int dry_run_apply(const PackageHeader& h, RunContext& ctx, const GlobalFlags& global) {
+int dry_run_apply(const PackageHeader& h, RunContext& ctx, const GlobalFlags& global, const std::string& destination,
+                  const PipelineFlags& flags) {
   std::vector<std::string> found, missing;
   for (const auto& b : h.base_layers) {
     const bool have = ctx.receiver && ctx.receiver->image_with_layer(b.diff_id).has_value();
-    (have ? found : missing).push_back(b.diff_id.str() + "  " + b.image);
+    (have ? found : missing).push_back(b.diff_id.str() + "  " + printable(b.image));
   }
+  // Which names the run would touch: the daemon tag it sets, the images it reads bases from.
+  std::vector<std::string> tags, reads;
+  if (destination.rfind("docker-daemon:", 0) == 0) {
+    const std::string name = destination.substr(14);
+    const std::string tag = name.empty() ? package_tag(h) : name;
+    if (!tag.empty()) tags.push_back(printable(tag));
+  }
+  for (const auto& b : flags.bases) reads.push_back(printable(b));
   std::uint64_t rebuilt = 0, payloads = 0;
   for (const auto& l : h.layers)
     if (l.shipping != Shipping::reused) {
@@ -177,11 +200,14 @@ int dry_run_apply(const PackageHeader& h, RunContext& ctx, const GlobalFlags& gl
     }
   if (global.json) {
     std::cout << nlohmann::json{{"image_id", h.config_digest.str()}, {"base_layers_found", found},
-                                {"base_layers_missing", missing}, {"rebuilt_bytes", rebuilt}, {"payload_bytes", payloads}}
-                     .dump(2)
+                                {"base_layers_missing", missing}, {"rebuilt_bytes", rebuilt}, {"payload_bytes", payloads},
+                                {"tags", tags}, {"reads_bases", reads}}
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
     std::cout << fmt::format("image {}: {} of {} base layers found\n", h.config_digest.str(), found.size(), h.base_layers.size());
+    for (const auto& t : tags) std::cout << "  would tag    " << t << "\n";
+    for (const auto& r : reads) std::cout << "  reads bases  " << r << "\n";
     for (const auto& f : found) std::cout << "  found    " << f << "\n";
     for (const auto& m : missing) std::cout << "  MISSING  " << m << "\n";
     std::cout << fmt::format("would rebuild {} from {} of payloads; nothing loaded or written\n", human_bytes(rebuilt),
@@ -196,12 +222,13 @@ int run_apply(const ApplyArgs& given, const char* destination_kind, const Global
   std::optional<PackageHeader> header;
   if (args.package != "-") header = read_header(args.package);
   const std::string destination = destination_spec(args.destination, destination_kind);
+  if (header && destination == "docker-daemon:") package_tag(*header);  // refused here, before anything is read
   default_bases_from_daemon(args.flags, destination, header ? &*header : nullptr);
   Progress progress(false);
   RunContext ctx = make_context(args.flags, global, progress);
   if (args.dry_run) {
     if (!header) fail(Errc::usage, "--dry-run needs the package as a file, not '-'");
-    return dry_run_apply(*header, ctx, global);
+    return dry_run_apply(*header, ctx, global, destination, args.flags);
   }
   PipelineSpec spec;
   spec.source = {"delta", args.package, {}};
@@ -209,7 +236,7 @@ int run_apply(const ApplyArgs& given, const char* destination_kind, const Global
   set_destination_options(spec.destination, args.flags);
   for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
   const nlohmann::json result = run_pipeline(builtin_registry(), spec, ctx);
-  if (global.json) std::cout << result.dump(2) << "\n";
+  if (global.json) std::cout << result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else if (!global.quiet)
     std::cout << fmt::format("wrote {}: image {}, {} layers, {}\n", result.value("destination", spec.destination.text()),
                              result.value("image_id", "?"), result.value("layers", 0),
@@ -269,14 +296,16 @@ int run_info(const std::string& path, const GlobalFlags& global) {
     j["summary"] = {{"layers", h.layers.size()}, {"reused", counts["reused"]}, {"delta", counts["delta"]},
                     {"full", counts["full"]}, {"package_bytes", package}, {"base_layers", h.base_layers.size()}};
     if (known) j["summary"]["image_bytes"] = image;
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
-  std::cout << fmt::format("package      {}\n", path);
-  std::cout << fmt::format("format       version {}, made by {} at {}\n", h.version, h.tool, h.created);
+  std::vector<std::string> tags;
+  for (const auto& t : h.repo_tags) tags.push_back(printable(t));
+  std::cout << fmt::format("package      {}\n", printable(path));
+  std::cout << fmt::format("format       version {}, made by {} at {}\n", h.version, printable(h.tool), printable(h.created));
   std::cout << fmt::format("image        {}\n", h.config_digest.str());
-  std::cout << fmt::format("tags         {}\n", h.repo_tags.empty() ? "(none)" : fmt::format("{}", fmt::join(h.repo_tags, ", ")));
-  std::cout << fmt::format("platform     {}\n", h.platform);
+  std::cout << fmt::format("tags         {}\n", tags.empty() ? "(none)" : fmt::format("{}", fmt::join(tags, ", ")));
+  std::cout << fmt::format("platform     {}\n", printable(h.platform));
   std::cout << fmt::format("layers       {} ({} reused, {} delta, {} whole)\n", h.layers.size(), counts["reused"],
                            counts["delta"], counts["full"]);
   std::cout << fmt::format("size         {} (header {}, payloads {})\n", human_bytes(package), human_bytes(h.prefix_bytes),
@@ -285,14 +314,14 @@ int run_info(const std::string& path, const GlobalFlags& global) {
     std::cout << fmt::format("versus image {:.1f}% of its {} as the source stored it\n",
                              100.0 * double(package) / double(image), human_bytes(image));
   std::cout << fmt::format("needs        {} base layer(s){}\n", h.base_layers.size(), h.base_layers.empty() ? "" : ":");
-  for (const auto& b : h.base_layers) std::cout << fmt::format("  {}  {}\n", b.diff_id.str(), b.image);
+  for (const auto& b : h.base_layers) std::cout << fmt::format("  {}  {}\n", b.diff_id.str(), printable(b.image));
   return 0;
 }
 
 int run_list(const std::string& path, const GlobalFlags& global) {
   const PackageHeader h = read_header(path);
   if (global.json) {
-    std::cout << h.to_json()["layers"].dump(2) << "\n";
+    std::cout << h.to_json()["layers"].dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   std::cout << fmt::format("{:>3}  {:<19}  {:<7}  {:<12}  {:>10}  {:>10}  {}\n", "#", "DIFF_ID", "SHIP", "METHOD", "SIZE", "PAYLOAD", "BASES");
@@ -302,7 +331,7 @@ int run_list(const std::string& path, const GlobalFlags& global) {
     std::vector<std::string> bases;
     for (const auto& b : l.bases) bases.push_back(b.short_str());
     std::cout << fmt::format("{:>3}  {:<19}  {:<7}  {:<12}  {:>10}  {:>10}  {}\n", ++i, l.diff_id.short_str(),
-                             to_string(l.shipping), method.empty() ? "-" : method, l.size ? human_bytes(*l.size) : "?",
+                             to_string(l.shipping), method.empty() ? "-" : printable(method), l.size ? human_bytes(*l.size) : "?",
                              l.shipping == Shipping::reused ? "-" : human_bytes(l.payload_size),
                              bases.empty() ? "-" : fmt::format("{}", fmt::join(bases, " ")));
   }
@@ -319,15 +348,18 @@ struct InventoryArgs {
 
 // Every tagged image the daemon holds (untagged ones by ID).
 std::vector<StageSpec> every_daemon_image(const RunContext& ctx) {
-  DockerEngine engine(DockerEngine::resolve_host(ctx.docker_host));
-  const auto list = engine.get_json("/images/json");
+  DockerEngine engine(DockerEngine::resolve_host(ctx.docker_host), ctx.limits);
+  const auto list = engine.get_json("/images/json", ctx.limits.max_metadata_bytes);
   std::vector<StageSpec> specs;
   if (!list.is_array()) fail(Errc::bad_input, "docker daemon: /images/json is not a list");
   for (const auto& image : list) {
-    std::string name = image.value("Id", "");
+    if (!image.is_object()) continue;
+    std::string name;
+    if (image.contains("Id") && image["Id"].is_string() && is_image_id(image["Id"].get<std::string>()))
+      name = image["Id"].get<std::string>();
     if (image.contains("RepoTags") && image["RepoTags"].is_array())
       for (const auto& t : image["RepoTags"])
-        if (t.is_string() && t.get<std::string>() != "<none>:<none>") {
+        if (t.is_string() && try_parse_image_reference(t.get<std::string>())) {
           name = t.get<std::string>();
           break;
         }
@@ -344,7 +376,7 @@ int run_inventory(const InventoryArgs& args, const GlobalFlags& global) {
     if (s != "docker-daemon:" && s != "docker-daemon") specs.push_back(source_spec(s, nullptr));
   if (specs.empty()) specs = every_daemon_image(ctx);
   BaseImages images(specs, ctx);
-  const std::string text = images.inventory().to_json().dump(2) + "\n";
+  const std::string text = images.inventory().to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (args.output.empty() || args.output == "-") {
     std::cout << text;
     return 0;

@@ -16,16 +16,14 @@ namespace {
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-// One line, and no control characters: names in messages come from untrusted archives and
-// must not move the cursor or rewrite the terminal.
+// One line, no control characters and no ill-formed UTF-8: names in messages come from
+// untrusted archives and must not move the cursor or rewrite the terminal.
 int report(const std::string& message, int status) {
   dd::Progress::clear_line();
-  std::string line;
-  for (unsigned char c : message) {
-    if (c == '\n' || c == '\t') line += ' ';
-    else if (c < 0x20 || c == 0x7f) line += fmt::format("\\x{:02x}", c);
-    else line += static_cast<char>(c);
-  }
+  std::string line = message;
+  for (char& c : line)
+    if (c == '\n' || c == '\t') c = ' ';
+  line = dd::log::terminal_safe(line);
   std::fprintf(stderr, "docker_delta: error: %s\n", line.c_str());
   return status;
 }

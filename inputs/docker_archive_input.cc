@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "formats/image_reference.h"
 #include "formats/manifest_parser.h"
 #include "formats/tar_tree.h"
 #include "inputs/image_emitter.h"
@@ -11,12 +12,11 @@ namespace dd {
 namespace {
 
 // docker writes "busybox:latest"; users type "busybox", "docker.io/library/busybox:latest"...
-std::string normal_tag(std::string ref) {
-  const auto slash = ref.rfind('/');
-  if (ref.find(':', slash == std::string::npos ? 0 : slash) == std::string::npos) ref += ":latest";
-  for (const char* prefix : {"docker.io/library/", "docker.io/"})
-    if (ref.starts_with(prefix)) return ref.substr(std::string_view(prefix).size());
-  return ref;
+// A text that is not a reference by docker's grammar is compared as it is.
+std::string normal_tag(const std::string& ref) {
+  const auto parsed = try_parse_image_reference(ref);
+  if (!parsed || !parsed->digest.empty()) return ref;
+  return parsed->familiar_name() + ":" + parsed->tag_or_latest();
 }
 
 std::size_t select_image(const std::vector<DockerSaveEntry>& entries, const std::string& selector,

@@ -7,11 +7,13 @@
 #include <map>
 #include <set>
 
+#include "formats/image_reference.h"
 #include "formats/manifest_parser.h"
 #include "formats/plain_tar_reader.h"
 #include "pipeline/docker_engine.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
+#include "pipeline/printable.h"
 #include "pipeline/producer_stream.h"
 #include "pipeline/temp_file.h"
 #include "pipeline/checked_file_layer_body.h"
@@ -19,10 +21,10 @@
 namespace dd {
 
 void check_daemon_reference(const std::string& reference) {
-  if (reference.empty() || reference.size() > 512 ||
-      reference.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@") != std::string::npos ||
-      reference.find("..") != std::string::npos || reference.front() == '/' || reference.front() == '-')
-    fail(Errc::usage, "'{}' is not a docker image reference (NAME[:TAG] or NAME@sha256:...)", reference);
+  std::string why;
+  if (!is_image_id(reference) && !try_parse_image_reference(reference, &why))
+    fail(Errc::usage, "'{}' is not a docker image reference (NAME[:TAG], NAME@sha256:... or an image ID): {}",
+         printable(reference.substr(0, 300)), why);
 }
 
 namespace {
@@ -53,7 +55,7 @@ struct SpooledBlob {
 class DockerDaemonInput : public InputStore {
  public:
   DockerDaemonInput(const StageSpec& spec, const RunContext& ctx)
-      : ctx_(ctx), reference_(spec.argument), engine_(DockerEngine::resolve_host(ctx.docker_host)) {
+      : ctx_(ctx), reference_(spec.argument), engine_(DockerEngine::resolve_host(ctx.docker_host), ctx.limits) {
     check_options(spec, {});
     check_daemon_reference(reference_);
   }
@@ -116,11 +118,11 @@ class DockerDaemonInput : public InputStore {
   }
 
  private:
-  std::string what() const { return "docker-daemon:" + reference_; }
+  std::string what() const { return "docker-daemon:" + printable(reference_); }
 
   void inspect() {
     if (summary_) return;
-    const auto j = engine_.get_json("/images/" + reference_ + "/json");
+    const auto j = engine_.get_json("/images/" + url_path(reference_) + "/json");
     if (!j.is_object() || !j.contains("Id") || !j["Id"].is_string() || !j.contains("RootFS") || !j["RootFS"].is_object())
       fail(Errc::bad_input, "{}: the daemon's image inspect lacks Id or RootFS", what());
     ImageSummary s;
@@ -133,13 +135,14 @@ class DockerDaemonInput : public InputStore {
     }
     if (j.contains("RepoTags") && j["RepoTags"].is_array())
       for (const auto& t : j["RepoTags"])
-        if (t.is_string() && t.get<std::string>() != "<none>:<none>") repo_tags_.push_back(t.get<std::string>());
+        // Only what docker itself would accept goes on to name an output.
+        if (t.is_string() && try_parse_image_reference(t.get<std::string>())) repo_tags_.push_back(t.get<std::string>());
     s.name = reference_;
     summary_ = std::move(s);
   }
 
   void read_save_stream(const std::set<Digest>& wanted) {
-    const std::string path = "/images/" + reference_ + "/get";
+    const std::string path = "/images/" + url_path(reference_) + "/get";
     ProducerStream stream([this, path](const ProducerStream::Sink& sink) { engine_.get_stream(path, sink); });
     StreamReader reader(stream);
     PlainTarReader tar;

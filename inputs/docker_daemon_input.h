@@ -11,7 +11,7 @@ namespace dd {
 
 void register_docker_daemon_input(Registry& registry);
 
-// Checks a daemon image reference (what docker accepts: no spaces, no '..', a sane length).
+// Checks a daemon image reference: an image reference by docker's grammar, or an image ID.
 void check_daemon_reference(const std::string& reference);
 
 }  // namespace dd

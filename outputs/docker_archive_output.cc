@@ -1,34 +1,40 @@
 #include "outputs/docker_archive_output.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "formats/image_reference.h"
 #include "formats/tar_writer.h"
 #include "outputs/atomic_destination.h"
 #include "outputs/docker_archive_writer.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
+#include "pipeline/printable.h"
 
 namespace dd {
 namespace {
 
-// True when the last path component carries a tag ("repo:tag", "host:5000/repo:tag").
-bool has_tag(std::string_view reference) {
-  const auto slash = reference.rfind('/');
-  const auto last = slash == std::string_view::npos ? reference : reference.substr(slash + 1);
-  return last.find(':') != std::string_view::npos;
+// The name docker load tags the image with: REF by docker's grammar, with ":latest" when it has
+// no tag, in the short form docker itself writes ("app:v1", "localhost:5000/team/app:v1").
+std::string repo_tag_from_ref(const std::string& ref) {
+  std::string why;
+  const auto parsed = try_parse_image_reference(ref, &why);
+  if (!parsed) fail(Errc::usage, "'{}' is not a valid image reference: {}", printable(ref), why);
+  if (!parsed->digest.empty())
+    fail(Errc::usage, "docker-archive needs a tag, not a digest: '{}' (docker load cannot tag by digest)", printable(ref));
+  return parsed->familiar_name() + ":" + parsed->tag_or_latest();
 }
 
-// The name docker load tags the image with: REF as given, with ":latest" when it has no tag.
-std::string repo_tag_from_ref(const std::string& ref) {
-  if (ref.find('@') != std::string::npos)
-    fail(Errc::usage, "docker-archive needs a tag, not a digest: '{}' (docker load cannot tag by digest)", ref);
-  if (ref.find_first_of(" \t\n") != std::string::npos || ref.back() == ':' || ref.back() == '/')
-    fail(Errc::usage, "'{}' is not a valid image reference", ref);
-  return has_tag(ref) ? ref : ref + ":latest";
+// A source's tag as docker load would take it: NAME:TAG by docker's grammar, else nothing (an
+// OCI ref name may be a bare tag, "v2", which docker load would take for a repository).
+std::optional<std::string> loadable_tag(const std::string& tag) {
+  const auto parsed = try_parse_image_reference(tag);
+  if (!parsed || parsed->tag.empty() || !parsed->digest.empty()) return std::nullopt;
+  return parsed->familiar();
 }
 
 class DockerArchiveOutput : public OutputStore {
@@ -81,11 +87,10 @@ class DockerArchiveOutput : public OutputStore {
     if (!ref_tag_.empty()) return {ref_tag_};
     std::vector<std::string> tags;
     for (const std::string& tag : source_tags_) {
-      // An OCI ref name may be a bare tag ("v2"); docker load would take that for a repository.
-      if (has_tag(tag) && tag.find('@') == std::string::npos)
-        tags.push_back(tag);
+      if (auto loadable = loadable_tag(tag))
+        tags.push_back(*loadable);
       else
-        log::verbose("not tagging the image as '{}': not a name:tag reference", tag);
+        log::verbose("not tagging the image as '{}': not a name:tag reference", printable(tag));
     }
     return tags;
   }

@@ -3,6 +3,7 @@
 #include <memory>
 #include <set>
 
+#include "formats/image_reference.h"
 #include "formats/manifest_parser.h"
 #include "inputs/docker_daemon_input.h"
 #include "outputs/atomic_destination.h"
@@ -12,20 +13,12 @@
 #include "pipeline/docker_engine.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
+#include "pipeline/printable.h"
 #include "pipeline/runner.h"
 #include "pipeline/temp_file.h"
 
 namespace dd {
 namespace {
-
-// "host:5000/repo:tag" -> {"host:5000/repo", "tag"}; no tag means "latest".
-std::pair<std::string, std::string> split_tag(const std::string& name) {
-  const auto slash = name.rfind('/');
-  const auto colon = name.rfind(':');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash))
-    return {name.substr(0, colon), name.substr(colon + 1)};
-  return {name, "latest"};
-}
 
 // Which layers the load carries: every one, or only those the daemon lacks ("missing"), or that
 // where the daemon is known to accept it ("auto").
@@ -46,10 +39,11 @@ std::string load_error(const std::string& answer) {
     auto end = answer.find('\n', start);
     if (end == std::string::npos) end = answer.size();
     try {
-      const auto j = nlohmann::json::parse(answer.substr(start, end - start));
+      const auto j = parse_json_limited(std::string_view(answer).substr(start, end - start), Limits{}, "the daemon's load answer");
       if (j.is_object() && j.contains("error"))
-        return one_line_message(j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump());
-    } catch (const nlohmann::json::exception&) {
+        return printable(one_line_message(j["error"].is_string() ? j["error"].get<std::string>()
+                                                                  : j["error"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+    } catch (const Error&) {
     }
     start = end + 1;
   }
@@ -60,11 +54,13 @@ class DockerDaemonOutput : public OutputStore {
  public:
   DockerDaemonOutput(const StageSpec& spec, const RunContext& ctx)
       : spec_(spec), ctx_(ctx), name_(spec.argument), load_layers_(parse_load_layers(spec)),
-        engine_(DockerEngine::resolve_host(ctx.docker_host)) {
+        engine_(DockerEngine::resolve_host(ctx.docker_host), ctx.limits) {
     check_options(spec, {"load-layers"});
     if (!name_.empty()) {
-      check_daemon_reference(name_);
-      if (name_.find('@') != std::string::npos) fail(Errc::usage, "docker-daemon output needs NAME[:TAG], not a digest");
+      std::string why;
+      const auto ref = try_parse_image_reference(name_, &why);
+      if (!ref) fail(Errc::usage, "'{}' is not an image name (NAME[:TAG]): {}", printable(name_.substr(0, 300)), why);
+      if (!ref->digest.empty()) fail(Errc::usage, "docker-daemon output needs NAME[:TAG], not a digest");
     }
     // For compressed layers, decompressed one at a time to learn their size for the tar.
     staging_ = std::make_unique<ScratchDirectory>(temp_directory(ctx) + "/docker_delta-load-");
@@ -80,7 +76,13 @@ class DockerDaemonOutput : public OutputStore {
     switch (type) {
       case ElementType::index: break;
       case ElementType::manifest:
-        if (name_.empty() && !data.manifest->repo_tags.empty()) name_ = data.manifest->repo_tags.front();
+        // The image's own name comes from its source (a package, an archive): it must be a
+        // tag docker would accept before it names anything here.
+        if (name_.empty() && !data.manifest->repo_tags.empty()) {
+          const auto ref = parse_image_reference(data.manifest->repo_tags.front(), "the image's tag");
+          if (!ref.digest.empty()) fail(Errc::bad_input, "the image's tag '{}' is a digest, not NAME:TAG", printable(ref.familiar()));
+          name_ = ref.familiar();
+        }
         break;
       case ElementType::config:
         if (!decided_) decide_left_out(parse_config(*data.config, ctx_.limits).diff_ids);
@@ -149,12 +151,13 @@ class DockerDaemonOutput : public OutputStore {
 
   void tag_and_check() {
     const std::string image_id = writer_->image_id().str();
-    auto [repo, tag] = split_tag(name_);
-    engine_.post("/images/" + image_id + "/tag?repo=" + url_encode(repo) + "&tag=" + url_encode(tag));
-    const auto inspect = engine_.get_json("/images/" + repo + ":" + tag + "/json");
-    if (inspect.value("Id", "") != image_id)
-      fail(Errc::integrity, "docker daemon: {}:{} is {}, not the image just loaded ({})", repo, tag,
-           inspect.value("Id", "?"), image_id);
+    const ImageReference ref = parse_image_reference(name_, "the image name");
+    const std::string repo = ref.familiar_name(), tag = ref.tag_or_latest();
+    engine_.post("/images/" + url_path(image_id) + "/tag?repo=" + url_encode(repo) + "&tag=" + url_encode(tag));
+    const auto inspect = engine_.get_json("/images/" + url_path(repo + ":" + tag) + "/json");
+    const std::string id = inspect.is_object() && inspect.contains("Id") && inspect["Id"].is_string() ? inspect["Id"].get<std::string>() : "?";
+    if (id != image_id)
+      fail(Errc::integrity, "docker daemon: {}:{} is {}, not the image just loaded ({})", repo, tag, printable(id), image_id);
     result_ = {{"destination", "docker-daemon:" + repo + ":" + tag},
                {"image_id", image_id},
                {"repo_tags", {repo + ":" + tag}},

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <string_view>
 
 namespace dd::log {
@@ -10,7 +11,14 @@ namespace dd::log {
 enum class Level { quiet = 0, normal = 1, verbose = 2 };
 void set_level(Level level);
 Level level();
+// Writes one line; control characters and ill-formed UTF-8 in it are escaped (see
+// terminal_safe), so a name from the input cannot rewrite the terminal.
 void write(Level at, std::string_view line);
+
+// A message made safe for the terminal: control characters (line breaks too) and ill-formed
+// UTF-8 escaped as printable() does, backslashes kept as they are, so the parts of the message
+// that were already passed through printable() are not escaped twice.
+std::string terminal_safe(std::string_view message);
 
 template <typename... Args>
 void info(fmt::format_string<Args...> format, Args&&... args) {

@@ -296,4 +296,31 @@ not_an_image() {
 }
 t "files that are not images" not_an_image
 
+# ---- what a daemon answers is bounded --------------------------------------------
+# hostile_daemon.py plays a daemon (or anything on its socket) answering with hostile JSON.
+hostile_daemon() { # hostile_daemon MODE: starts it on $CASE_DIR/d.sock
+    python3 "$E2E_DIR/hostile_daemon.py" "$CASE_DIR/d.sock" "$1" &
+    HOSTILE_PID=$!
+    for _ in $(seq 50); do [[ -S $CASE_DIR/d.sock ]] && return 0; sleep 0.1; done
+    fail "hostile_daemon.py did not start"
+}
+daemon_answer_bounded() { # MODE REGEX
+    hostile_daemon "$1"
+    local start=$SECONDS
+    expect_fail 1 "$2" inspect docker-daemon:app:v1 --host "unix://$CASE_DIR/d.sock"
+    kill "$HOSTILE_PID"
+    ((SECONDS - start < 20)) || fail "took $((SECONDS - start)) s"
+}
+t "daemon answers 40 MiB of JSON" daemon_answer_bounded huge 'larger than [0-9]+ bytes'
+t "daemon answers deeply nested JSON" daemon_answer_bounded deep 'nested too deep'
+daemon_stalls() {
+    hostile_daemon stall
+    DOCKER_DELTA_DAEMON_TIMEOUT=2 expect_fail 1 'docker daemon at unix://.*no answer for 2 s' \
+        inspect docker-daemon:app:v1 --host "unix://$CASE_DIR/d.sock"
+    kill "$HOSTILE_PID"
+}
+t "daemon stops answering mid-answer" daemon_stalls
+t "daemon name with CRLF" usage inspect $'docker-daemon:app:v1\r\nX-Injected: 1'
+t "daemon name in upper case" usage inspect docker-daemon:App:v1
+
 finish
