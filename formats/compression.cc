@@ -3,6 +3,7 @@
 #include <isa-l/igzip_lib.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <cstring>
@@ -123,6 +124,8 @@ class ZstdDecompressor : public Decompressor {
     ZSTD_inBuffer in{input.data(), input.size(), 0};
     ZSTD_outBuffer ob{out, capacity, 0};
     const std::size_t rc = ZSTD_decompressStream(ctx_, &ob, &in);
+    if (ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge)
+      fail(Errc::limit, "{}: its zstd frame asks for a window larger than the 128 MiB allowed", what_);
     if (ZSTD_isError(rc))
       fail(Errc::bad_input, "{} is corrupt: not valid zstd data ({})", what_, ZSTD_getErrorName(rc));
     if (in.pos > 0 || ob.pos > 0) frame_done_ = rc == 0;

@@ -118,5 +118,20 @@ TEST(Compression, MembersAfterTheFirstMustBeGzip) {
   EXPECT_THROW(decompress(Compression::gzip, compress(Compression::gzip, "first part") + zlib_stream), Error);
 }
 
+// A frame declaring window log 31 would have zstd allocate 2 GiB: refused, with the reason.
+TEST(Compression, ZstdWindowLargerThan128MiBIsRefused) {
+  std::string frame = "\x28\xb5\x2f\xfd";
+  frame += '\x00';                      // no content size, no checksum, not single segment
+  frame += static_cast<char>((31 - 10) << 3);  // window descriptor: 2^31
+  frame += std::string("\x01\x00\x00", 3);     // last block, raw, 0 bytes
+  try {
+    decompress(Compression::zstd, frame);
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::limit);
+    EXPECT_NE(std::string(e.what()).find("window larger than the 128 MiB allowed"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace dd
