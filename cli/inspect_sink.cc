@@ -5,10 +5,8 @@
 
 namespace dd::cli {
 
-bool InspectSink::fetch_callback(const Digest&) {
-  // Before the config, the input asks about manifests, which are small and always wanted.
-  return verify_ || !config_seen_;
-}
+// Manifests are small and always wanted; layer bodies only to verify them.
+bool InspectSink::fetch_callback(const Digest&, BlobKind kind) { return kind == BlobKind::manifest || verify_; }
 
 void InspectSink::process_image_element(ElementType type, const std::string&, ElementData& data) {
   switch (type) {
@@ -24,7 +22,6 @@ void InspectSink::process_image_element(ElementType type, const std::string&, El
       result_["layers"] = nlohmann::json::array();
       break;
     case ElementType::config: {
-      config_seen_ = true;
       const ConfigFacts facts = parse_config(*data.config, Limits{});
       result_["image_id"] = Digest::sha256_of(*data.config).str();
       result_["config_size"] = data.config->size();

@@ -11,7 +11,7 @@ namespace dd::cli {
 class InspectSink : public OutputStore {
  public:
   InspectSink(std::string source, bool verify) : source_(std::move(source)), verify_(verify) {}
-  bool fetch_callback(const Digest& digest) override;
+  bool fetch_callback(const Digest& digest, BlobKind kind) override;
   void process_image_element(ElementType type, const std::string& name, ElementData& data) override;
   void finalize() override {}
   nlohmann::json result() const override { return result_; }
@@ -19,7 +19,6 @@ class InspectSink : public OutputStore {
  private:
   std::string source_;
   bool verify_;
-  bool config_seen_ = false;
   std::vector<std::string> platforms_;
   nlohmann::json result_;
 };

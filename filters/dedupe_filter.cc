@@ -10,10 +10,9 @@ namespace {
 class DedupeFilter : public Filter {
  public:
   DedupeFilter(Stage& next, std::shared_ptr<Receiver> receiver) : Filter(next), receiver_(std::move(receiver)) {}
-  bool fetch_callback(const Digest& digest) override {
-    // Index leaves are manifests, never layers the receiver holds; only diff_ids match.
-    if (receiver_->image_with_layer(digest)) return false;
-    return next_.fetch_callback(digest);
+  bool fetch_callback(const Digest& digest, BlobKind kind) override {
+    if (kind == BlobKind::layer && receiver_->image_with_layer(digest)) return false;
+    return next_.fetch_callback(digest, kind);
   }
   void process_image_element(ElementType type, const std::string& name, ElementData& data) override {
     if (type == ElementType::layer && data.body == nullptr) {

@@ -20,11 +20,11 @@ class DeltaFilter : public Filter {
   DeltaFilter(Stage& next, std::string method, TarDeltaSettings settings, const RunContext& ctx)
       : Filter(next), method_(std::move(method)), settings_(settings), ctx_(ctx) {}
 
-  // Asked once the input has found its image and before it reads a layer: the bases are read
-  // from here on, while the input reads the new image, not after it.
-  bool fetch_callback(const Digest& digest) override {
-    const bool wanted = next_.fetch_callback(digest);
-    if (wanted && ctx_.receiver && ctx_.receiver->bases) ctx_.receiver->bases->prefetch_all_layers();
+  // Asked about layers once the input has found its image and before it reads one: the bases
+  // are read from here on, while the input reads the new image, not after it.
+  bool fetch_callback(const Digest& digest, BlobKind kind) override {
+    const bool wanted = next_.fetch_callback(digest, kind);
+    if (wanted && kind == BlobKind::layer && ctx_.receiver && ctx_.receiver->bases) ctx_.receiver->bases->prefetch_all_layers();
     return wanted;
   }
 

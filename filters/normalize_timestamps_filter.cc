@@ -16,10 +16,10 @@ namespace dd {
 NormalizeTimestampsFilter::NormalizeTimestampsFilter(Stage& next, long long epoch, const RunContext& ctx)
     : Filter(next), epoch_(epoch), ctx_(ctx) {}
 
-// Manifests (asked before the config) are the next stage's call. Layers are all needed: each is
-// rewritten, and what the next stage wants is unknowable until the new diff_id exists.
-bool NormalizeTimestampsFilter::fetch_callback(const Digest& digest) {
-  return config_ ? true : next_.fetch_callback(digest);
+// Manifests are the next stage's call. Layers are all needed: each is rewritten, and what the
+// next stage wants is unknowable until the new diff_id exists.
+bool NormalizeTimestampsFilter::fetch_callback(const Digest& digest, BlobKind kind) {
+  return kind == BlobKind::layer ? true : next_.fetch_callback(digest, kind);
 }
 
 void NormalizeTimestampsFilter::process_image_element(ElementType type, const std::string& name, ElementData& data) {
@@ -61,7 +61,7 @@ void NormalizeTimestampsFilter::rewrite_layer(const LayerInfo& info, LayerBody& 
   ElementData d;
   d.layer = &out;
   d.body = new_body.get();
-  if (!next_.fetch_callback(out.diff_id)) d.body = nullptr;
+  if (!next_.fetch_callback(out.diff_id, BlobKind::layer)) d.body = nullptr;
   next_.process_image_element(ElementType::layer, out.diff_id.str(), d);
   if (d.body) new_body->drain_and_verify();
 }

@@ -15,7 +15,7 @@ namespace dd {
 class NormalizeTimestampsFilter : public Filter {
  public:
   NormalizeTimestampsFilter(Stage& next, long long epoch, const RunContext& ctx);
-  bool fetch_callback(const Digest& digest) override;
+  bool fetch_callback(const Digest& digest, BlobKind kind) override;
   void process_image_element(ElementType type, const std::string& name, ElementData& data) override;
   void finalize() override;
 

@@ -12,10 +12,10 @@ namespace dd {
 PlatformFilter::PlatformFilter(Stage& next, Platform wanted, bool explicit_request, const Limits& limits)
     : Filter(next), wanted_(std::move(wanted)), explicit_(explicit_request), limits_(limits) {}
 
-bool PlatformFilter::fetch_callback(const Digest& digest) {
-  if (std::find(index_digests_.begin(), index_digests_.end(), digest) != index_digests_.end())
-    return chosen_ && *chosen_ == digest && next_.fetch_callback(digest);
-  return next_.fetch_callback(digest);
+bool PlatformFilter::fetch_callback(const Digest& digest, BlobKind kind) {
+  if (kind == BlobKind::manifest && std::find(index_digests_.begin(), index_digests_.end(), digest) != index_digests_.end())
+    return chosen_ && *chosen_ == digest && next_.fetch_callback(digest, kind);
+  return next_.fetch_callback(digest, kind);
 }
 
 void PlatformFilter::choose(const IndexInfo& index) {

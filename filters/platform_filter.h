@@ -12,7 +12,7 @@ namespace dd {
 class PlatformFilter : public Filter {
  public:
   PlatformFilter(Stage& next, Platform wanted, bool explicit_request, const Limits& limits);
-  bool fetch_callback(const Digest& digest) override;
+  bool fetch_callback(const Digest& digest, BlobKind kind) override;
   void process_image_element(ElementType type, const std::string& name, ElementData& data) override;
 
  private:

@@ -10,7 +10,7 @@ namespace {
 // The next stage: wants everything, records nothing else.
 class WantsAll : public Stage {
  public:
-  bool fetch_callback(const Digest&) override { return true; }
+  bool fetch_callback(const Digest&, BlobKind) override { return true; }
   void process_image_element(ElementType, const std::string&, ElementData&) override {}
   void finalize() override {}
 };
@@ -32,7 +32,7 @@ std::string chosen(const std::vector<IndexEntry>& entries, const std::string& wa
   filter.process_image_element(ElementType::index, "index", d);
   std::string out;
   for (const auto& e : entries)
-    if (filter.fetch_callback(e.manifest.digest)) out += e.platform->str();
+    if (filter.fetch_callback(e.manifest.digest, BlobKind::manifest)) out += e.platform->str();
   return out;
 }
 

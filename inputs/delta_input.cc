@@ -40,7 +40,7 @@ class DeltaInput : public InputStore {
     emit_manifest(header, first);
     emit_config(header, in, first);
     std::vector<bool> wanted;
-    for (const auto& l : header.layers) wanted.push_back(first.fetch_callback(l.diff_id));
+    for (const auto& l : header.layers) wanted.push_back(first.fetch_callback(l.diff_id, BlobKind::layer));
     fetch_bases(header, wanted);
     for (std::size_t i = 0; i < header.layers.size(); ++i) emit_layer(header, i, wanted[i], in, first);
     char extra;

@@ -70,7 +70,7 @@ class DockerDaemonInput : public InputStore {
     const ImageSummary& s = *summary_;
     std::set<Digest> wanted;
     for (const auto& d : s.diff_ids)
-      if (first.fetch_callback(d)) wanted.insert(d);
+      if (first.fetch_callback(d, BlobKind::layer)) wanted.insert(d);
     log::verbose("{}: reading the daemon's save stream ({} of {} layers wanted)", what(), wanted.size(), s.diff_ids.size());
     read_save_stream(wanted);
     if (!config_) fail(Errc::bad_input, "{}: the daemon's save stream has no config {}", what(), s.image_id.str());
@@ -172,8 +172,10 @@ class DockerDaemonInput : public InputStore {
         const Digest d = Digest::parse("sha256:" + name.substr(0, 64), "layer file name");
         if (wanted.count(d) && !layers_.count(d)) spool(a, reader, wanted);
       } else if (base == "layer.tar") {
-        // Docker <= 24 names layer directories by legacy IDs: the digest tells which layer it is.
-        spool(a, reader, wanted);
+        // Docker <= 24 names layer directories by legacy IDs: only the digest tells which layer
+        // it is, so each is spooled and hashed, and dropped if not wanted (one at a time). Once
+        // every wanted layer is in (at once, when none is: inspect), the rest is skipped unread.
+        if (layers_.size() < wanted.size()) spool(a, reader, wanted);
       }
     }
   }

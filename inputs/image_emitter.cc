@@ -107,7 +107,7 @@ void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const Ru
   std::string absent_wanted;
   std::size_t absent_count = 0;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    if (files[i] || !sink.fetch_callback(facts.diff_ids[i])) continue;
+    if (files[i] || !sink.fetch_callback(facts.diff_ids[i], BlobKind::layer)) continue;
     if (++absent_count <= 8)
       absent_wanted += fmt::format("{}{} ('{}')", absent_wanted.empty() ? "" : ", ", i + 1, printable(image.layer_paths[i]));
   }
@@ -144,7 +144,7 @@ void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const Ru
     std::unique_ptr<VerifiedLayerBody> body;
     std::unique_ptr<ByteStream> raw;
     if (exotic) raw = open_as_plain_tar(tree.open(file), info, ctx.limits);
-    if (sink.fetch_callback(info.diff_id)) {
+    if (sink.fetch_callback(info.diff_id, BlobKind::layer)) {
       body = std::make_unique<VerifiedLayerBody>(raw ? std::move(raw) : tree.open(file), info, ctx.limits, ctx.progress);
       ld.body = body.get();
     }

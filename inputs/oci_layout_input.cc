@@ -202,7 +202,7 @@ void emit_indexed_image(const FileTree& tree, std::vector<IndexEntry> top, const
   }
 
   for (auto& leaf : leaves) {
-    if (leaf.absent || !first.fetch_callback(leaf.entry.manifest.digest)) continue;
+    if (leaf.absent || !first.fetch_callback(leaf.entry.manifest.digest, BlobKind::manifest)) continue;
     ImageLocation image;
     const std::string what = "manifest " + leaf.entry.manifest.digest.short_str();
     image.manifest = parse_image_manifest(blobs.read_manifest(leaf.entry.manifest, "manifest"), ctx.limits, what);

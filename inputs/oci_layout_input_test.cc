@@ -43,11 +43,10 @@ class MemoryTree : public FileTree {
 class Recorder : public OutputStore {
  public:
   explicit Recorder(bool want_layers = true) : want_layers_(want_layers) {}
-  bool fetch_callback(const Digest&) override { return want_layers_ || !config_seen_; }
+  bool fetch_callback(const Digest&, BlobKind kind) override { return want_layers_ || kind == BlobKind::manifest; }
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
     if (type == ElementType::index) platforms = data.index->entries.size();
     if (type == ElementType::config) {
-      config_seen_ = true;
       config = *data.config;
     }
     if (type == ElementType::layer) {
@@ -64,7 +63,6 @@ class Recorder : public OutputStore {
 
  private:
   bool want_layers_;
-  bool config_seen_ = false;
 };
 
 // Layer bytes: the checks here are of digests (an uncompressed layer's diff_id is its sha256).

@@ -47,7 +47,7 @@ class DeltaOutput : public OutputStore {
     }
   }
 
-  bool fetch_callback(const Digest&) override { return true; }
+  bool fetch_callback(const Digest&, BlobKind) override { return true; }
 
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
     switch (type) {

@@ -53,7 +53,7 @@ class DirOutput : public OutputStore {
     root_ = destination_->temp_path();
   }
 
-  bool fetch_callback(const Digest&) override { return true; }  // the directory holds every blob
+  bool fetch_callback(const Digest&, BlobKind) override { return true; }  // the directory holds every blob
 
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
     switch (type) {

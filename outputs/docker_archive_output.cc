@@ -57,7 +57,7 @@ class DockerArchiveOutput : public OutputStore {
     writer_ = std::make_unique<DockerArchiveWriter>(*tar_, staging_->path(), spec_text_);
   }
 
-  bool fetch_callback(const Digest&) override { return true; }  // docker load needs every layer
+  bool fetch_callback(const Digest&, BlobKind) override { return true; }  // docker load needs every layer
 
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
     switch (type) {

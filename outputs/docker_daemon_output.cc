@@ -67,7 +67,8 @@ class DockerDaemonOutput : public OutputStore {
   }
 
   // Layers the daemon holds are not wanted: upstream need not even make them.
-  bool fetch_callback(const Digest& d) override {
+  bool fetch_callback(const Digest& d, BlobKind kind) override {
+    if (kind == BlobKind::manifest) return true;
     decided_ = true;  // the answer must not change, so what is left out is fixed from here on
     return left_out_.count(d) == 0;
   }

@@ -71,7 +71,7 @@ class OciLayoutOutput : public OutputStore {
     create_directories_or_fail(blobs_dir_);
   }
 
-  bool fetch_callback(const Digest&) override { return true; }  // a layout holds every blob
+  bool fetch_callback(const Digest&, BlobKind) override { return true; }  // a layout holds every blob
 
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
     switch (type) {

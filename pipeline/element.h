@@ -14,6 +14,10 @@
 
 namespace dd {
 
+// What a fetch_callback question is about: an index's leaf manifest (by its digest) or a layer
+// (by its diff_id). Inputs say which, so no stage has to guess from the order of the questions.
+enum class BlobKind { manifest, layer };
+
 enum class ElementType {
   index,     // the platforms an index offers (leaves only); only from sources that have an index
   manifest,  // the one image manifest that is being passed on

@@ -87,9 +87,8 @@ class BaseCollector : public OutputStore {
       : source_(std::move(source)), wanted_(wanted), spooled_(spooled), image_(*image), ctx_(ctx) {
     image_.name = source_;
   }
-  bool fetch_callback(const Digest& d) override {
-    // Before the config arrives the question is about an index's manifest: always wanted.
-    if (image_.diff_ids.empty()) return true;
+  bool fetch_callback(const Digest& d, BlobKind kind) override {
+    if (kind == BlobKind::manifest) return true;  // small, and needed to find the image
     return wanted_ != nullptr && wanted_->count(d) > 0 && spooled_->count(d) == 0;
   }
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {

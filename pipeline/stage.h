@@ -18,10 +18,13 @@ class Stage {
   virtual ~Stage() = default;
 
   // Does the rest of the pipeline want this blob's body? Called by the input before it opens a
-  // body: with the digest of an index's leaf manifest, and with the diff_id of each layer. A false
+  // body: with the digest of an index's leaf manifest (BlobKind::manifest), and with the diff_id
+  // of each layer (BlobKind::layer). Questions about layers may come before the config is sent
+  // (the daemon input must decide what to keep while it reads one stream holding both), so an
+  // answer must not depend on having seen the config; the kind says what is asked about. A false
   // answer means the body is never read. May be called more than once for one digest; the answer
   // must not change. Filters answer for themselves or forward.
-  virtual bool fetch_callback(const Digest& digest) = 0;
+  virtual bool fetch_callback(const Digest& digest, BlobKind kind) = 0;
 
   // Called once per element, in this order from an input: index (if the source has one), then
   // for the chosen image: manifest, config, layers in order. A filter that rewrites layers may
@@ -40,7 +43,7 @@ class Stage {
 class Filter : public Stage {
  public:
   explicit Filter(Stage& next) : next_(next) {}
-  bool fetch_callback(const Digest& digest) override { return next_.fetch_callback(digest); }
+  bool fetch_callback(const Digest& digest, BlobKind kind) override { return next_.fetch_callback(digest, kind); }
   void process_image_element(ElementType type, const std::string& name, ElementData& data) override {
     next_.process_image_element(type, name, data);
   }

@@ -27,6 +27,21 @@ daemon_to_archive() {
 }
 t "daemon -> archive and OCI" daemon_to_archive
 
+# Layer questions come before the config from a daemon: no stage may take them for manifests.
+daemon_stage_order() {
+    fresh
+    small_tmpdir 1m  # the image is 4 MiB: inspect must spool none of it
+    expect_ok inspect docker-daemon:e2e-daemon/app:v2 --json
+    assert_eq "inspect's image ID" "$APP_V2_ID" "$(jf "$OUT" .image_id)"
+    unset TMPDIR
+    expect_ok process "docker-archive:$A2" "docker-archive:$CASE_DIR/from-archive.tar" --filter normalize-timestamps:0 --json
+    local want
+    want=$(jf "$OUT" .image_id)
+    expect_ok process docker-daemon:e2e-daemon/app:v2 "docker-archive:$CASE_DIR/from-daemon.tar" --filter normalize-timestamps:0 --json
+    assert_eq "normalize-timestamps after a daemon source" "$want" "$(jf "$OUT" .image_id)"
+}
+t "inspect and normalize-timestamps over a daemon source" daemon_stage_order
+
 archive_to_daemon() {
     fresh
     docker rmi e2e-daemon/app:v2 >/dev/null
