@@ -4,7 +4,7 @@
 set -euo pipefail
 fixtures=$1 docker_delta=$2 fuzz_build=$3 out=$4
 rm -rf "$out"
-mkdir -p "$out"/{manifest_parser,layer_tar_index,delta_package,tar_delta,gzip_recipe}
+mkdir -p "$out"/{manifest_parser,layer_tar_index,delta_package,tar_delta,gzip_recipe,docker_save_stream}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
@@ -52,4 +52,11 @@ seq 1 3000 > "$work/text"
 for level in 1 6 9; do gzip -$level -n -c "$work/text" > "$work/g$level.gz" && seed gzip_recipe "$work/g$level.gz"; done
 gzip -9 -c "$work/text" > "$work/named.gz" && seed gzip_recipe "$work/named.gz"
 printf '' | gzip -9n > "$work/empty.gz" && seed gzip_recipe "$work/empty.gz"
+# Save streams: the image ID (32 bytes) then a docker archive, as Docker <= 24, 25+ and podman
+# write them.
+for archive in "$fixtures"/small-v1.docker25.tar "$fixtures"/small-v1.podman.docker.tar "$fixtures"/small-v1.buildah.docker.tar; do
+  [[ -f $archive ]] || continue
+  config=$(tar -xOf "$archive" manifest.json | jq -r '.[0].Config')
+  { tar -xOf "$archive" "$config" | sha256sum | cut -c1-64 | perl -ne 'chomp; print pack("H*", $_)'; cat "$archive"; } > "$work/save" && seed docker_save_stream "$work/save"
+done
 for target in "$out"/*; do echo "$(basename "$target"): $(ls "$target" | wc -l) seeds"; done

@@ -1,22 +1,17 @@
 #include "inputs/docker_daemon_input.h"
 
-#include <archive.h>
-#include <archive_entry.h>
-
-#include <exception>
 #include <map>
 #include <set>
 
+#include "formats/docker_save_stream.h"
 #include "formats/image_reference.h"
 #include "formats/manifest_parser.h"
-#include "formats/plain_tar_reader.h"
+#include "pipeline/checked_file_layer_body.h"
 #include "pipeline/docker_engine.h"
 #include "pipeline/error.h"
 #include "pipeline/log.h"
 #include "pipeline/printable.h"
 #include "pipeline/producer_stream.h"
-#include "pipeline/temp_file.h"
-#include "pipeline/checked_file_layer_body.h"
 
 namespace dd {
 
@@ -28,29 +23,6 @@ void check_daemon_reference(const std::string& reference) {
 }
 
 namespace {
-
-// libarchive pulls the save stream from the thread that receives it.
-struct StreamReader {
-  explicit StreamReader(ByteStream& stream) : in(stream) {}
-  ByteStream& in;
-  std::vector<char> block = std::vector<char>(1 << 20);
-  std::exception_ptr error;
-  static la_ssize_t read(archive*, void* self, const void** out) {
-    auto* r = static_cast<StreamReader*>(self);
-    try {
-      *out = r->block.data();
-      return static_cast<la_ssize_t>(r->in.read(r->block.data(), r->block.size()));
-    } catch (...) {
-      r->error = std::current_exception();
-      return -1;
-    }
-  }
-};
-
-struct SpooledBlob {
-  std::shared_ptr<UniqueFd> file;
-  std::uint64_t size = 0;
-};
 
 class DockerDaemonInput : public InputStore {
  public:
@@ -144,77 +116,10 @@ class DockerDaemonInput : public InputStore {
   void read_save_stream(const std::set<Digest>& wanted) {
     const std::string path = "/images/" + url_path(reference_) + "/get";
     ProducerStream stream([this, path](const ProducerStream::Sink& sink) { engine_.get_stream(path, sink); });
-    StreamReader reader(stream);
-    PlainTarReader tar;
-    archive* a = tar.a;
-    if (archive_read_open(a, &reader, nullptr, &StreamReader::read, nullptr) != ARCHIVE_OK) rethrow_or_fail(reader, a);
-    const std::string config_hex = summary_->image_id.hex();
-    std::size_t members = 0;
-    for (;;) {
-      archive_entry* e = nullptr;
-      const int rc = archive_read_next_header(a, &e);
-      if (rc == ARCHIVE_EOF) break;
-      if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) rethrow_or_fail(reader, a);
-      if (++members > ctx_.limits.max_archive_members) fail(Errc::limit, "{}: too many members in the save stream", what());
-      const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
-      if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != nullptr) continue;
-      const std::string base = name.substr(name.rfind('/') + 1);
-      const bool blob = name.rfind("blobs/sha256/", 0) == 0;  // Docker 25+: named by digest
-      if (name == config_hex + ".json" || (blob && base == config_hex)) {
-        config_ = read_small(a, reader, name);
-        if (Digest::sha256_of(*config_) != summary_->image_id)
-          fail(Errc::integrity, "{}: the config the daemon sent does not match the image ID", what());
-      } else if (blob) {
-        const Digest d = Digest::parse("sha256:" + base, "blob name");
-        if (wanted.count(d) && !layers_.count(d)) spool(a, reader, wanted);
-      } else if (name == base && name.size() == 68 && name.ends_with(".tar")) {
-        // Podman names each layer file by its diff_id; spool() checks the bytes against it.
-        const Digest d = Digest::parse("sha256:" + name.substr(0, 64), "layer file name");
-        if (wanted.count(d) && !layers_.count(d)) spool(a, reader, wanted);
-      } else if (base == "layer.tar") {
-        // Docker <= 24 names layer directories by legacy IDs: only the digest tells which layer
-        // it is, so each is spooled and hashed, and dropped if not wanted (one at a time). Once
-        // every wanted layer is in (at once, when none is: inspect), the rest is skipped unread.
-        if (layers_.size() < wanted.size()) spool(a, reader, wanted);
-      }
-    }
-  }
-
-  std::string read_small(archive* a, StreamReader& reader, const std::string& name) {
-    std::string out;
-    char buffer[65536];
-    for (;;) {
-      const la_ssize_t n = archive_read_data(a, buffer, sizeof buffer);
-      if (n < 0) rethrow_or_fail(reader, a);
-      if (n == 0) break;
-      out.append(buffer, static_cast<std::size_t>(n));
-      if (out.size() > ctx_.limits.max_json_bytes) fail(Errc::limit, "{}: {} is too large", what(), name);
-    }
-    return out;
-  }
-
-  void spool(archive* a, StreamReader& reader, const std::set<Digest>& wanted) {
-    auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
-    Hasher h;
-    std::vector<char> buffer(1 << 20);
-    std::uint64_t size = 0;
-    for (;;) {
-      const la_ssize_t n = archive_read_data(a, buffer.data(), buffer.size());
-      if (n < 0) rethrow_or_fail(reader, a);
-      if (n == 0) break;
-      h.update(buffer.data(), static_cast<std::size_t>(n));
-      write_all(fd->get(), buffer.data(), static_cast<std::size_t>(n), "temporary layer file");
-      size += static_cast<std::uint64_t>(n);
-    }
-    const Digest d = h.finish();
-    if (!wanted.count(d) || layers_.count(d)) return;  // another layer, or one not wanted
-    log::verbose("{}: received layer {} ({} bytes)", what(), d.short_str(), size);
-    layers_.emplace(d, SpooledBlob{fd, size});
-  }
-
-  [[noreturn]] void rethrow_or_fail(StreamReader& reader, archive* a) {
-    if (reader.error) std::rethrow_exception(reader.error);
-    fail(Errc::bad_input, "{}: the daemon's save stream is damaged: {}", what(), archive_error_string(a));
+    SaveStreamContents contents = read_docker_save_stream(
+        stream, summary_->image_id, [&](const Digest& d) { return wanted.count(d) > 0; }, wanted.size(), ctx_, what());
+    config_ = std::move(contents.config);
+    layers_ = std::move(contents.layers);
   }
 
   const RunContext& ctx_;
@@ -223,7 +128,7 @@ class DockerDaemonInput : public InputStore {
   std::optional<ImageSummary> summary_;
   std::vector<std::string> repo_tags_;
   std::optional<std::string> config_;
-  std::map<Digest, SpooledBlob> layers_;
+  std::map<Digest, SavedLayer> layers_;
 };
 
 }  // namespace
