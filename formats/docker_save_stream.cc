@@ -108,7 +108,7 @@ class SaveStreamReader {
       if (n < 0) damaged(a);
       if (n == 0) break;
       h.update(buffer.data(), static_cast<std::size_t>(n));
-      write_all(fd->get(), buffer.data(), static_cast<std::size_t>(n), fmt::format("temporary layer file in {}", temp_directory(ctx_)));
+      write_all(fd->get(), buffer.data(), static_cast<std::size_t>(n), "temporary layer file");
       size += static_cast<std::uint64_t>(n);
     }
     const Digest d = h.finish();

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <vector>
 
 #include "pipeline/error.h"
 #include "pipeline/interruption.h"
+#include "pipeline/printable.h"
 
 namespace dd {
 
@@ -41,6 +43,23 @@ UniqueFd open_for_reading(const std::string& path) {
   return UniqueFd(fd);
 }
 
+namespace {
+
+// The directory a descriptor's file is in, for a full-disk message: temporaries have no name of
+// their own (O_TMPFILE shows as "DIR/#INODE (deleted)"), but the user must learn which file
+// system filled. Empty when it cannot be told.
+std::string directory_of_fd(int fd) {
+  char link[PATH_MAX];
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = ::readlink(proc.c_str(), link, sizeof link - 1);
+  if (n <= 0 || link[0] != '/') return {};
+  const std::string path(link, static_cast<std::size_t>(n));
+  const auto slash = path.rfind('/');
+  return slash == 0 ? "/" : printable(path.substr(0, slash));
+}
+
+}  // namespace
+
 void write_all(int fd, const char* data, std::size_t size, std::string_view what) {
   while (size > 0) {
     const ssize_t n = ::write(fd, data, size);
@@ -48,6 +67,13 @@ void write_all(int fd, const char* data, std::size_t size, std::string_view what
       if (errno == EINTR) {
         throw_if_interrupted();
         continue;
+      }
+      if (errno == ENOSPC || errno == EDQUOT) {
+        const int saved = errno;
+        const std::string where = directory_of_fd(fd);
+        errno = saved;
+        if (!where.empty() && what.find(where) == std::string_view::npos)
+          fail_errno(fmt::format("writing {} in {}", what, where));
       }
       fail_errno(fmt::format("writing {}", what));
     }

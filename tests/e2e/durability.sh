@@ -121,6 +121,7 @@ full_tmpdir() {
     # A compressed archive is decompressed into a temporary file before it is read.
     gzip -1c "$A2" >"$CASE_DIR/app-v2.tar.gz"
     expect_fail 1 'no space left' process "$CASE_DIR/app-v2.tar.gz" "oci:$CASE_DIR/out.d"
+    assert_match "the message names the full TMPDIR" " in $TMPDIR: " "$ERR"
     assert_absent "$CASE_DIR/out.d"
     assert_eq "left beside the destination" "" "$(left_beside "$CASE_DIR/out.d" | grep -v '^small-tmp$' | grep -v 'app-v2.tar.gz' || true)"
     assert_eq "left in TMPDIR" "" "$(ls -A "$TMPDIR")"
