@@ -65,7 +65,7 @@ class IdentityDecompressor : public Decompressor {
   explicit IdentityDecompressor(std::string what) : Decompressor(std::move(what)) {}
   std::size_t step(std::string_view& input, char* out, std::size_t capacity) override {
     const std::size_t n = std::min(capacity, input.size());
-    std::memcpy(out, input.data(), n);
+    if (n > 0) std::memcpy(out, input.data(), n);  // an empty view may hold no pointer at all
     input.remove_prefix(n);
     return n;
   }

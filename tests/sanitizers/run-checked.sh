@@ -3,7 +3,7 @@
 # an end-to-end suite that expects docker_delta to fail would otherwise take a sanitizer's abort
 # for the refusal it wanted. run-checked.sh REPORT_DIR COMMAND...
 set -uo pipefail
-reports=$1
+reports=$(realpath -m "$1")  # the commands run in directories of their own
 shift
 rm -rf "$reports" && mkdir -p "$reports"
 common="log_path=$reports/report:exitcode=86:abort_on_error=0"
@@ -12,7 +12,7 @@ common="log_path=$reports/report:exitcode=86:abort_on_error=0"
 export ASAN_OPTIONS="$common:detect_leaks=1:quarantine_size_mb=16:malloc_context_size=20:strict_string_checks=1:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="$common:print_stacktrace=1:halt_on_error=1"
 export TSAN_OPTIONS="$common:halt_on_error=1:second_deadlock_stack=1"
-export LSAN_OPTIONS="$common"
+export LSAN_OPTIONS="$common:suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp"
 "$@"
 rc=$?
 found=0
