@@ -34,20 +34,35 @@ TarWriter::TarWriter(const std::string& path) : path_(path), archive_(archive_wr
   if (archive_ == nullptr) fail(Errc::internal, "out of memory creating tar writer for {}", path_);
   // pax_restricted is plain ustar unless a name or size needs a pax header: what docker and
   // skopeo read without surprises.
-  if (archive_write_set_format_pax_restricted(archive_) != ARCHIVE_OK) fail_archive("choosing the tar format");
-  if (archive_write_open_filename(archive_, path_.c_str()) != ARCHIVE_OK) fail_archive("opening");
+  try {
+    if (archive_write_set_format_pax_restricted(archive_) != ARCHIVE_OK) fail_archive("choosing the tar format");
+    if (archive_write_open_filename(archive_, path_.c_str()) != ARCHIVE_OK) fail_archive("opening");
+  } catch (...) {
+    free_unopened();  // no destructor runs for an object whose constructor threw
+    throw;
+  }
 }
 
 TarWriter::TarWriter(const std::string& name, Sink sink)
     : path_(name), archive_(archive_write_new()), sink_(std::move(sink)) {
   if (archive_ == nullptr) fail(Errc::internal, "out of memory creating tar writer for {}", path_);
-  if (archive_write_set_format_pax_restricted(archive_) != ARCHIVE_OK) fail_archive("choosing the tar format");
-  // Bigger blocks than tar's 10 KiB: fewer, larger writes into the sink. Bytes in the last
-  // block: 1, so the end is not padded beyond the two zero records.
-  archive_write_set_bytes_per_block(archive_, 1 << 16);
-  archive_write_set_bytes_in_last_block(archive_, 1);
-  if (archive_write_open2(archive_, this, nullptr, &TarWriter::write_to_sink, nullptr, nullptr) != ARCHIVE_OK)
-    fail_archive("opening");
+  try {
+    if (archive_write_set_format_pax_restricted(archive_) != ARCHIVE_OK) fail_archive("choosing the tar format");
+    // Bigger blocks than tar's 10 KiB: fewer, larger writes into the sink. Bytes in the last
+    // block: 1, so the end is not padded beyond the two zero records.
+    archive_write_set_bytes_per_block(archive_, 1 << 16);
+    archive_write_set_bytes_in_last_block(archive_, 1);
+    if (archive_write_open2(archive_, this, nullptr, &TarWriter::write_to_sink, nullptr, nullptr) != ARCHIVE_OK)
+      fail_archive("opening");
+  } catch (...) {
+    free_unopened();
+    throw;
+  }
+}
+
+void TarWriter::free_unopened() noexcept {
+  archive_write_free(archive_);
+  archive_ = nullptr;
 }
 
 ssize_t TarWriter::write_to_sink(::archive* a, void* self, const void* data, std::size_t size) {

@@ -44,6 +44,7 @@ class TarWriter {
   void write_header(archive_entry* entry, const std::string& name);
   void finish_entry(const std::string& name);
   [[noreturn]] void fail_archive(const std::string& doing) const;
+  void free_unopened() noexcept;
   static ssize_t write_to_sink(::archive*, void* self, const void* data, std::size_t size);
 
   std::string path_;
