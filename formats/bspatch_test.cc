@@ -11,17 +11,13 @@
 #include "formats/external_delta.h"
 #include "pipeline/error.h"
 #include "pipeline/subprocess.h"
+#include "tests/support/random_bytes.h"
 #include "tests/support/temp_dir.h"
 
 namespace dd {
 namespace {
 
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
+using test::random_bytes;
 
 void write_file(const std::string& path, const std::string& bytes) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));

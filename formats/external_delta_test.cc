@@ -10,17 +10,13 @@
 #include "formats/vcdiff_check.h"
 #include "pipeline/error.h"
 #include "pipeline/subprocess.h"
+#include "tests/support/random_bytes.h"
 #include "tests/support/temp_dir.h"
 
 namespace dd {
 namespace {
 
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
+using test::random_bytes;
 
 class XdeltaTest : public ::testing::Test {
  protected:
