@@ -6,18 +6,19 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/builtin_stages.h"
 #include "cli/cli_state.h"
-#include "formats/delta_package.h"
-#include "formats/image_reference.h"
+#include "clients/docker/daemon_images.h"
+#include "core/error.h"
+#include "core/printable.h"
+#include "core/progress.h"
+#include "delta/delta_package.h"
+#include "delta/receiver.h"
+#include "delta/tar_delta.h"
+#include "formats/image/image_reference.h"
 #include "inputs/archive_input.h"
-#include "pipeline/builtin_stages.h"
-#include "pipeline/error.h"
-#include "pipeline/printable.h"
-#include "pipeline/progress.h"
-#include "pipeline/receiver.h"
 #include "pipeline/runner.h"
-#include "outputs/atomic_destination.h"
-#include "pipeline/docker_engine.h"
+#include "stores/atomic_destination.h"
 #include <set>
 
 namespace dd::cli {
@@ -46,25 +47,25 @@ struct CreateArgs {
 int run_create(const CreateArgs& args, const char* source_kind, const GlobalFlags& global) {
   Progress progress(false);
   RunContext ctx = make_context(args.flags, global, progress);
-  ctx.payload.compression = args.compression == "bzip2" ? Compression::bzip2
-                            : args.compression == "xz" ? Compression::xz
-                                                       : parse_compression(args.compression);
-  if (args.level) ctx.payload.level = *args.level;
-  else if (args.best) ctx.payload.level = ctx.payload.compression == Compression::zstd ? 19 : 9;
+  // Whole layers are compressed by the delta filter (to compare with a delta) and by the delta
+  // output (layers no filter encoded): both take the same options.
+  std::map<std::string, std::string> payload{{"compression", args.compression}};
+  if (args.level) payload["compression-level"] = std::to_string(*args.level);
+  else if (args.best) payload["compression-level"] = args.compression == "zstd" ? "19" : "9";
 
   PipelineSpec spec;
   spec.source = source_spec(args.image, source_kind);
   for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
   if (ctx.receiver) spec.filters.push_back({"dedupe", "", {}});
   if (args.method != "layer" && ctx.receiver && ctx.receiver->bases) {
-    StageSpec delta{"delta", args.method, {}};
+    StageSpec delta{"delta", args.method, payload};
     const int delta_level = args.level ? *args.level : args.best ? 19 : kDefaultDeltaLevel;
     delta.options["level"] = std::to_string(std::clamp(delta_level, -7, 22));
     spec.filters.push_back(delta);
   } else if (args.method != "layer" && !global.quiet) {
     std::cerr << "docker_delta: no --base image: changed layers ship whole (give --base OLD for deltas)\n";
   }
-  spec.destination = {"delta", args.package, {}};
+  spec.destination = {"delta", args.package, payload};
   if (args.dry_run) spec.destination.options["dry-run"] = "1";
   if (args.no_verify) spec.destination.options["no-verify"] = "1";
   const nlohmann::json result = run_pipeline(builtin_registry(), spec, ctx);
@@ -348,23 +349,8 @@ struct InventoryArgs {
 
 // Every tagged image the daemon holds (untagged ones by ID).
 std::vector<StageSpec> every_daemon_image(const RunContext& ctx) {
-  DockerEngine engine(DockerEngine::resolve_host(ctx.docker_host), ctx.limits);
-  const auto list = engine.get_json("/images/json", ctx.limits.max_metadata_bytes);
   std::vector<StageSpec> specs;
-  if (!list.is_array()) fail(Errc::bad_input, "docker daemon: /images/json is not a list");
-  for (const auto& image : list) {
-    if (!image.is_object()) continue;
-    std::string name;
-    if (image.contains("Id") && image["Id"].is_string() && is_image_id(image["Id"].get<std::string>()))
-      name = image["Id"].get<std::string>();
-    if (image.contains("RepoTags") && image["RepoTags"].is_array())
-      for (const auto& t : image["RepoTags"])
-        if (t.is_string() && try_parse_image_reference(t.get<std::string>())) {
-          name = t.get<std::string>();
-          break;
-        }
-    if (!name.empty()) specs.push_back({"docker-daemon", name, {}});
-  }
+  for (auto& name : daemon_image_names(ctx.docker_host, ctx.limits)) specs.push_back({"docker-daemon", std::move(name), {}});
   return specs;
 }
 
@@ -375,7 +361,7 @@ int run_inventory(const InventoryArgs& args, const GlobalFlags& global) {
   for (const auto& s : args.sources)
     if (s != "docker-daemon:" && s != "docker-daemon") specs.push_back(source_spec(s, nullptr));
   if (specs.empty()) specs = every_daemon_image(ctx);
-  BaseImages images(specs, ctx);
+  BaseImages images(specs, builtin_registry(), ctx);
   const std::string text = images.inventory().to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (args.output.empty() || args.output == "-") {
     std::cout << text;

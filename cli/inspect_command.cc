@@ -5,12 +5,12 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/builtin_stages.h"
 #include "cli/cli_state.h"
 #include "cli/inspect_sink.h"
+#include "core/printable.h"
+#include "core/progress.h"
 #include "inputs/archive_input.h"
-#include "pipeline/builtin_stages.h"
-#include "pipeline/printable.h"
-#include "pipeline/progress.h"
 #include "pipeline/runner.h"
 
 namespace dd::cli {

@@ -1,7 +1,7 @@
 #include "cli/inspect_sink.h"
 
-#include "formats/manifest_parser.h"
-#include "inputs/image_emitter.h"
+#include "formats/image/manifest_parser.h"
+#include "stores/image_emitter.h"
 
 namespace dd::cli {
 

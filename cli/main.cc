@@ -5,10 +5,10 @@
 #include <string>
 
 #include "cli/cli_state.h"
-#include "pipeline/error.h"
-#include "pipeline/interruption.h"
-#include "pipeline/log.h"
-#include "pipeline/progress.h"
+#include "core/error.h"
+#include "core/interruption.h"
+#include "core/log.h"
+#include "core/progress.h"
 #include "pipeline/registry.h"
 
 namespace {

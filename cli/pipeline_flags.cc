@@ -4,10 +4,11 @@
 
 #include <cstdlib>
 
+#include "cli/builtin_stages.h"
+#include "core/error.h"
+#include "delta/receiver.h"
+#include "formats/compression/compression.h"
 #include "inputs/archive_input.h"
-#include "pipeline/builtin_stages.h"
-#include "pipeline/error.h"
-#include "pipeline/receiver.h"
 
 namespace dd::cli {
 
@@ -89,7 +90,7 @@ void attach_receiver(RunContext& ctx, const PipelineFlags& flags) {
   if (!flags.bases.empty()) {
     std::vector<StageSpec> specs;
     for (const auto& b : flags.bases) specs.push_back(parse_stage_spec(qualify_source(b, builtin_registry())));
-    receiver->bases = std::make_unique<BaseImages>(std::move(specs), ctx);
+    receiver->bases = std::make_unique<BaseImages>(std::move(specs), builtin_registry(), ctx);
   }
   ctx.receiver = std::move(receiver);
 }

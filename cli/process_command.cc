@@ -5,11 +5,11 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/builtin_stages.h"
 #include "cli/cli_state.h"
+#include "core/error.h"
+#include "core/progress.h"
 #include "inputs/archive_input.h"
-#include "pipeline/builtin_stages.h"
-#include "pipeline/error.h"
-#include "pipeline/progress.h"
 #include "pipeline/runner.h"
 
 namespace dd::cli {

@@ -3,8 +3,8 @@
 
 #include <iostream>
 
+#include "cli/builtin_stages.h"
 #include "cli/cli_state.h"
-#include "pipeline/builtin_stages.h"
 
 namespace dd::cli {
 

@@ -1,8 +1,8 @@
 #include "filters/dedupe_filter.h"
 
-#include "pipeline/error.h"
-#include "pipeline/log.h"
-#include "pipeline/receiver.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "delta/receiver.h"
 
 namespace dd {
 namespace {

@@ -2,23 +2,23 @@
 
 #include <charconv>
 
-#include "formats/external_delta.h"
-#include "formats/tar_delta.h"
-#include "pipeline/error.h"
-#include "pipeline/layer_payload.h"
-#include "pipeline/log.h"
-#include "pipeline/progress.h"
-#include "pipeline/receiver.h"
-#include "pipeline/temp_file.h"
-#include "pipeline/checked_file_layer_body.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/temp_file.h"
+#include "delta/external_delta.h"
+#include "delta/layer_payload.h"
+#include "delta/receiver.h"
+#include "delta/tar_delta.h"
+#include "stores/checked_file_layer_body.h"
 
 namespace dd {
 namespace {
 
 class DeltaFilter : public Filter {
  public:
-  DeltaFilter(Stage& next, std::string method, TarDeltaSettings settings, const RunContext& ctx)
-      : Filter(next), method_(std::move(method)), settings_(settings), ctx_(ctx) {}
+  DeltaFilter(Stage& next, std::string method, TarDeltaSettings settings, PayloadSettings payload, const RunContext& ctx)
+      : Filter(next), method_(std::move(method)), settings_(settings), payload_(payload), ctx_(ctx) {}
 
   // Asked about layers once the input has found its image and before it reads one: the bases
   // are read from here on, while the input reads the new image, not after it.
@@ -58,7 +58,7 @@ class DeltaFilter : public Filter {
       body.drain_and_verify();
       return DeltaLayerFile{info.diff_id, slice->file, slice->size, nullptr, slice->offset};
     }
-    auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_));
+    auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_.temp_dir));
     const std::uint64_t size = copy_stream(body.uncompressed(), [&](const char* p, std::size_t n) {
       write_all(fd->get(), p, n, "temporary layer file");
     });
@@ -85,7 +85,7 @@ class DeltaFilter : public Filter {
     }
     FileRangeStream bytes(layer.file, layer.offset, layer.size, "temporary layer file");
     std::optional<LayerPayload> whole =
-        compress_whole_layer(bytes, ctx_.payload, ctx_, delta ? std::optional(delta->size) : std::nullopt);
+        compress_whole_layer(bytes, payload_, ctx_, delta ? std::optional(delta->size) : std::nullopt);
     if (whole) {
       log::verbose("{}: whole, {} compressed {}{}", what, to_string(whole->compression), human_bytes(whole->size),
                    delta ? fmt::format(" (the {} delta was {})", method_, human_bytes(delta->size)) : "");
@@ -125,6 +125,7 @@ class DeltaFilter : public Filter {
 
   std::string method_;
   TarDeltaSettings settings_;
+  PayloadSettings payload_;
   const RunContext& ctx_;
   std::unique_ptr<TarDeltaEncoder> encoder_;
 };
@@ -147,7 +148,7 @@ void register_delta_filter(Registry& registry) {
       "delta", "delta[:zstd|xdelta3|bsdiff]",
       "encode changed layers against the --base images' layers; keep the smaller of delta and whole",
       [](const StageSpec& spec, Stage& next, const RunContext& ctx) -> std::unique_ptr<Filter> {
-        check_options(spec, {"level", "segment-mib"});
+        check_options(spec, {"level", "segment-mib", "compression", "compression-level"});
         const std::string method = spec.argument.empty() ? "zstd" : spec.argument;
         if (method != "zstd" && method != "xdelta3" && method != "bsdiff")
           fail(Errc::usage, "unknown delta method '{}' (zstd, xdelta3, bsdiff)", method);
@@ -156,7 +157,7 @@ void register_delta_filter(Registry& registry) {
         TarDeltaSettings settings;
         settings.level = parse_int_option(spec, "level", settings.level, -7, 22);
         settings.segment_bytes = std::uint64_t(parse_int_option(spec, "segment-mib", 32, 1, 32)) << 20;
-        return std::make_unique<DeltaFilter>(next, method, settings, ctx);
+        return std::make_unique<DeltaFilter>(next, method, settings, payload_settings(spec), ctx);
       });
 }
 

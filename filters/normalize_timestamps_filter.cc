@@ -5,11 +5,11 @@
 #include <charconv>
 #include <ctime>
 
-#include "formats/manifest_parser.h"
-#include "formats/tar_rewriter.h"
-#include "pipeline/error.h"
-#include "pipeline/log.h"
-#include "pipeline/spooled_layer.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "formats/archive/tar_rewriter.h"
+#include "formats/image/manifest_parser.h"
+#include "stores/spooled_layer.h"
 
 namespace dd {
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <set>
 
-#include "formats/manifest_parser.h"
-#include "pipeline/error.h"
-#include "pipeline/log.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "formats/image/manifest_parser.h"
 
 namespace dd {
 

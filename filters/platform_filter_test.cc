@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "pipeline/error.h"
+#include "core/error.h"
 
 namespace dd {
 namespace {

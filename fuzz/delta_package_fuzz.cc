@@ -4,8 +4,8 @@
 // written back and must read again.
 #include <cstdio>
 
-#include "formats/delta_package.h"
-#include "formats/manifest_parser.h"
+#include "delta/delta_package.h"
+#include "formats/image/manifest_parser.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

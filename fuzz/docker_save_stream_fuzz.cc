@@ -3,7 +3,7 @@
 // is kept is what it claims: the config hashes to the image ID, each layer to its diff_id.
 #include <cstring>
 
-#include "formats/docker_save_stream.h"
+#include "clients/docker/docker_save_stream.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

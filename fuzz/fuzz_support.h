@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "pipeline/byte_stream.h"
-#include "pipeline/error.h"
+#include "core/byte_stream.h"
+#include "core/error.h"
 
 namespace dd::fuzz {
 

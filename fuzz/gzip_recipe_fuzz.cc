@@ -3,7 +3,7 @@
 // program recipe is exercised through the tar-delta target.
 #include <cstdio>
 
-#include "formats/gzip_reproduction.h"
+#include "formats/compression/gzip_reproduction.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

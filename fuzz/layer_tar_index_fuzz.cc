@@ -2,7 +2,7 @@
 // returns lies inside the file.
 #include <cstdio>
 
-#include "formats/layer_tar_index.h"
+#include "formats/archive/layer_tar_index.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -2,7 +2,7 @@
 // docker-save manifest.json and image configs.
 #include <cstdio>
 
-#include "formats/manifest_parser.h"
+#include "formats/image/manifest_parser.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

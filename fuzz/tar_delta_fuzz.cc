@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "formats/gzip_reproduction.h"
-#include "formats/tar_delta.h"
-#include "formats/tar_writer.h"
+#include "delta/tar_delta.h"
+#include "formats/archive/tar_writer.h"
+#include "formats/compression/gzip_reproduction.h"
 #include "fuzz/fuzz_support.h"
 
 namespace {

@@ -3,12 +3,12 @@
 #include <filesystem>
 #include <set>
 
-#include "formats/manifest_parser.h"
-#include "formats/tar_tree.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "formats/archive/tar_tree.h"
+#include "formats/image/manifest_parser.h"
 #include "inputs/docker_archive_input.h"
 #include "inputs/oci_layout_input.h"
-#include "pipeline/error.h"
-#include "pipeline/log.h"
 
 namespace dd {
 namespace {

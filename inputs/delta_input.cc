@@ -6,18 +6,18 @@
 
 #include <set>
 
-#include "formats/delta_package.h"
-#include "formats/manifest_parser.h"
-#include "formats/package_layer_decoder.h"
-#include "formats/tar_delta.h"
-#include "pipeline/error.h"
-#include "pipeline/interruption.h"
-#include "pipeline/log.h"
-#include "pipeline/producer_stream.h"
-#include "pipeline/progress.h"
-#include "pipeline/receiver.h"
-#include "pipeline/temp_file.h"
-#include "pipeline/verified_layer_body.h"
+#include "core/error.h"
+#include "core/interruption.h"
+#include "core/log.h"
+#include "core/producer_stream.h"
+#include "core/progress.h"
+#include "core/temp_file.h"
+#include "delta/delta_package.h"
+#include "delta/package_layer_decoder.h"
+#include "delta/receiver.h"
+#include "delta/tar_delta.h"
+#include "formats/image/manifest_parser.h"
+#include "stores/verified_layer_body.h"
 
 namespace dd {
 namespace {
@@ -152,7 +152,7 @@ class DeltaInput : public InputStore {
   // sees it (and so that a package on a pipe can be decoded with random access). An unwanted
   // one is only checked.
   std::shared_ptr<UniqueFd> take_payload(const PackageLayer& l, ByteStream& in, const std::string& what, bool keep) {
-    auto fd = keep ? std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_)) : nullptr;
+    auto fd = keep ? std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_.temp_dir)) : nullptr;
     Hasher h;
     std::vector<char> buffer(kBlockSize);
     std::uint64_t left = l.payload_size;

@@ -2,13 +2,13 @@
 
 #include <memory>
 
-#include "formats/dir_tree.h"
-#include "formats/manifest_parser.h"
-#include "inputs/image_emitter.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/printable.h"
+#include "formats/archive/dir_tree.h"
+#include "formats/image/manifest_parser.h"
 #include "inputs/oci_layout_input.h"
-#include "pipeline/error.h"
-#include "pipeline/log.h"
-#include "pipeline/printable.h"
+#include "stores/image_emitter.h"
 
 namespace dd {
 namespace {

@@ -2,11 +2,11 @@
 
 #include <charconv>
 
-#include "formats/image_reference.h"
-#include "formats/manifest_parser.h"
-#include "formats/tar_tree.h"
-#include "inputs/image_emitter.h"
-#include "pipeline/error.h"
+#include "core/error.h"
+#include "formats/archive/tar_tree.h"
+#include "formats/image/image_reference.h"
+#include "formats/image/manifest_parser.h"
+#include "stores/image_emitter.h"
 
 namespace dd {
 namespace {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "formats/file_tree.h"
+#include "formats/archive/file_tree.h"
 #include "pipeline/registry.h"
 
 namespace dd {

@@ -3,15 +3,15 @@
 #include <map>
 #include <set>
 
-#include "formats/docker_save_stream.h"
-#include "formats/image_reference.h"
-#include "formats/manifest_parser.h"
-#include "pipeline/checked_file_layer_body.h"
-#include "pipeline/docker_engine.h"
-#include "pipeline/error.h"
-#include "pipeline/log.h"
-#include "pipeline/printable.h"
-#include "pipeline/producer_stream.h"
+#include "clients/docker/docker_engine.h"
+#include "clients/docker/docker_save_stream.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/printable.h"
+#include "core/producer_stream.h"
+#include "formats/image/image_reference.h"
+#include "formats/image/manifest_parser.h"
+#include "stores/checked_file_layer_body.h"
 
 namespace dd {
 

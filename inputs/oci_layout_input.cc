@@ -4,13 +4,13 @@
 #include <map>
 #include <set>
 
-#include "formats/dir_tree.h"
-#include "formats/manifest_parser.h"
-#include "formats/tar_tree.h"
-#include "inputs/image_emitter.h"
-#include "pipeline/error.h"
-#include "pipeline/log.h"
-#include "pipeline/printable.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/printable.h"
+#include "formats/archive/dir_tree.h"
+#include "formats/archive/tar_tree.h"
+#include "formats/image/manifest_parser.h"
+#include "stores/image_emitter.h"
 
 namespace dd {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "formats/file_tree.h"
+#include "formats/archive/file_tree.h"
 #include "pipeline/image_model.h"
 #include "pipeline/registry.h"
 

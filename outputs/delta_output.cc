@@ -8,16 +8,16 @@
 #include <filesystem>
 #include <optional>
 
-#include "formats/delta_package.h"
-#include "formats/manifest_parser.h"
-#include "formats/package_layer_decoder.h"
-#include "outputs/atomic_destination.h"
-#include "pipeline/error.h"
-#include "pipeline/interruption.h"
-#include "pipeline/layer_payload.h"
-#include "pipeline/log.h"
-#include "pipeline/progress.h"
-#include "pipeline/receiver.h"
+#include "core/error.h"
+#include "core/interruption.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "delta/delta_package.h"
+#include "delta/layer_payload.h"
+#include "delta/package_layer_decoder.h"
+#include "delta/receiver.h"
+#include "formats/image/manifest_parser.h"
+#include "stores/atomic_destination.h"
 
 namespace dd {
 namespace {
@@ -34,7 +34,8 @@ std::string utc_now() {
 class DeltaOutput : public OutputStore {
  public:
   DeltaOutput(const StageSpec& spec, const RunContext& ctx) : ctx_(ctx), spec_text_(spec.text()) {
-    check_options(spec, {"dry-run", "no-verify"});
+    check_options(spec, {"dry-run", "no-verify", "compression", "compression-level"});
+    payload_ = payload_settings(spec);
     verify_ = spec.options.count("no-verify") == 0;
     dry_run_ = spec.options.count("dry-run") > 0;
     path_ = spec.argument;
@@ -114,7 +115,7 @@ class DeltaOutput : public OutputStore {
       if (payload == nullptr) {
         std::uint64_t size = 0;
         CountingStream counted(body->uncompressed(), [&](std::uint64_t n) { size += n; });
-        own = compress_whole_layer(counted, ctx_.payload, ctx_);
+        own = compress_whole_layer(counted, payload_, ctx_);
         body->drain_and_verify();
         l.size = size;
         payload = &*own;
@@ -203,6 +204,7 @@ class DeltaOutput : public OutputStore {
   }
 
   const RunContext& ctx_;
+  PayloadSettings payload_;
   std::string spec_text_;
   std::string path_;
   bool dry_run_ = false;

@@ -7,13 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "formats/image_reference.h"
-#include "formats/tar_writer.h"
-#include "outputs/atomic_destination.h"
-#include "outputs/docker_archive_writer.h"
-#include "pipeline/error.h"
-#include "pipeline/log.h"
-#include "pipeline/printable.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/printable.h"
+#include "formats/archive/tar_writer.h"
+#include "formats/compression/compression.h"
+#include "formats/image/image_reference.h"
+#include "stores/atomic_destination.h"
+#include "stores/docker_archive_writer.h"
 
 namespace dd {
 namespace {

@@ -3,19 +3,18 @@
 #include <memory>
 #include <set>
 
-#include "formats/image_reference.h"
-#include "formats/manifest_parser.h"
-#include "inputs/docker_daemon_input.h"
-#include "outputs/atomic_destination.h"
-#include "outputs/docker_archive_writer.h"
-#include "pipeline/consumer_sink.h"
-#include "pipeline/daemon_layer_chains.h"
-#include "pipeline/docker_engine.h"
-#include "pipeline/error.h"
-#include "pipeline/log.h"
-#include "pipeline/printable.h"
+#include "clients/docker/daemon_layer_chains.h"
+#include "clients/docker/docker_engine.h"
+#include "core/consumer_sink.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/printable.h"
+#include "core/temp_file.h"
+#include "formats/image/image_reference.h"
+#include "formats/image/manifest_parser.h"
 #include "pipeline/runner.h"
-#include "pipeline/temp_file.h"
+#include "stores/atomic_destination.h"
+#include "stores/docker_archive_writer.h"
 
 namespace dd {
 namespace {
@@ -63,7 +62,7 @@ class DockerDaemonOutput : public OutputStore {
       if (!ref->digest.empty()) fail(Errc::usage, "docker-daemon output needs NAME[:TAG], not a digest");
     }
     // For compressed layers, decompressed one at a time to learn their size for the tar.
-    staging_ = std::make_unique<ScratchDirectory>(temp_directory(ctx) + "/docker_delta-load-");
+    staging_ = std::make_unique<ScratchDirectory>(temp_directory(ctx.temp_dir) + "/docker_delta-load-");
   }
 
   // Layers the daemon holds are not wanted: upstream need not even make them.

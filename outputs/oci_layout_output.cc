@@ -12,12 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "formats/tar_writer.h"
-#include "outputs/atomic_destination.h"
-#include "outputs/layer_writer.h"
-#include "pipeline/error.h"
-#include "pipeline/log.h"
-#include "pipeline/progress.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "formats/archive/tar_writer.h"
+#include "formats/compression/compression.h"
+#include "stores/atomic_destination.h"
+#include "stores/layer_writer.h"
 
 namespace dd {
 namespace {

@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
-#include "formats/compression.h"
-#include "pipeline/byte_stream.h"
+#include "core/byte_stream.h"
+#include "core/compression_kind.h"
 #include "pipeline/image_model.h"
 
 namespace dd {

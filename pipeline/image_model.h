@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/digest.h"
+#include "core/digest.h"
 #include "pipeline/platform.h"
 
 namespace dd {

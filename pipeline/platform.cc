@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "pipeline/error.h"
+#include "core/error.h"
 
 namespace dd {
 namespace {

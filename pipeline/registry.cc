@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "pipeline/error.h"
+#include "core/error.h"
 
 namespace dd {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "pipeline/error.h"
-#include "pipeline/log.h"
+#include "core/error.h"
+#include "core/log.h"
 
 namespace dd {
 

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pipeline/error.h"
+#include "core/error.h"
 #include "pipeline/registry.h"
 
 namespace dd {

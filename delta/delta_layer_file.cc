@@ -1,0 +1,34 @@
+#include "delta/delta_layer_file.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "core/error.h"
+
+namespace dd {
+namespace {
+
+void pread_exact(const UniqueFd& fd, std::uint64_t offset, std::uint64_t length, char* out, const std::string& what) {
+  while (length > 0) {
+    const ssize_t n = ::pread(fd.get(), out, std::min<std::uint64_t>(length, 1u << 30), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_errno(what);
+    }
+    if (n == 0) fail(Errc::bad_input, "{} ended early", what);
+    out += n;
+    offset += static_cast<std::uint64_t>(n);
+    length -= static_cast<std::uint64_t>(n);
+  }
+}
+
+}  // namespace
+
+void DeltaLayerFile::read(std::uint64_t at, std::uint64_t length, char* out, const std::string& what) const {
+  if (at > size || length > size - at) fail(Errc::internal, "{}: read past the end of layer {}", what, diff_id.short_str());
+  pread_exact(*file, offset + at, length, out, what);
+}
+
+}  // namespace dd

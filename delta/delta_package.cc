@@ -1,0 +1,236 @@
+#include "delta/delta_package.h"
+
+#include <cstring>
+#include <set>
+
+#include "core/error.h"
+#include "formats/image/manifest_parser.h"
+
+namespace dd {
+namespace {
+
+constexpr std::uint64_t kMaxLayerSize = 1ull << 42;  // 4 TiB: nothing real comes near it
+
+void put_be(std::string& s, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::uint64_t get_be(const unsigned char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+Shipping parse_shipping(const std::string& s) {
+  if (s == "reused") return Shipping::reused;
+  if (s == "full") return Shipping::full;
+  if (s == "delta") return Shipping::delta;
+  fail(Errc::bad_input, "package header: unknown layer shipping '{}'", s);
+}
+
+std::uint64_t size_field(const nlohmann::json& j, const char* key, std::uint64_t max, const std::string& where) {
+  if (!j.contains(key) || !j[key].is_number_integer() || (!j[key].is_number_unsigned() && j[key].get<std::int64_t>() < 0))
+    fail(Errc::bad_input, "package header: {} has no valid '{}'", where, key);
+  const auto v = j[key].get<std::uint64_t>();
+  if (v > max) fail(Errc::bad_input, "package header: {} claims {} = {}, beyond any real image", where, key, v);
+  return v;
+}
+
+std::string string_field(const nlohmann::json& j, const char* key, const std::string& where, bool required = true) {
+  if (!j.contains(key)) {
+    if (required) fail(Errc::bad_input, "package header: {} has no '{}'", where, key);
+    return {};
+  }
+  if (!j[key].is_string()) fail(Errc::bad_input, "package header: {} '{}' is not a string", where, key);
+  return j[key].get<std::string>();
+}
+
+}  // namespace
+
+std::string_view to_string(Shipping s) {
+  switch (s) {
+    case Shipping::reused: return "reused";
+    case Shipping::full: return "full";
+    case Shipping::delta: return "delta";
+  }
+  return "?";
+}
+
+std::uint64_t PackageHeader::payload_bytes() const {
+  std::uint64_t n = config_size;
+  for (const auto& l : layers) n += l.payload_size;
+  return n;
+}
+
+nlohmann::ordered_json PackageHeader::to_json() const {
+  nlohmann::ordered_json j;
+  j["format"] = "docker_delta package";
+  j["version"] = version;
+  j["tool"] = tool;
+  j["created"] = created;
+  j["image"] = {{"repo_tags", repo_tags},
+                {"image_id", config_digest.str()},
+                {"config", {{"digest", config_digest.str()}, {"size", config_size}}},
+                {"platform", platform},
+                {"manifest_media_type", manifest_media_type},
+                {"manifest", manifest}};
+  auto layer_list = nlohmann::ordered_json::array();
+  for (const auto& l : layers) {
+    nlohmann::ordered_json e;
+    e["diff_id"] = l.diff_id.str();
+    if (l.size) e["size"] = *l.size;
+    e["ship"] = to_string(l.shipping);
+    if (l.shipping != Shipping::reused) {
+      e["method"] = l.method;
+      if (l.shipping == Shipping::full) e["compression"] = to_string(l.compression);
+      if (l.shipping == Shipping::delta) {
+        auto bases = nlohmann::ordered_json::array();
+        for (const auto& b : l.bases) bases.push_back(b.str());
+        e["bases"] = bases;
+      }
+      e["payload"] = {{"size", l.payload_size}, {"digest", l.payload_digest->str()}};
+    }
+    if (l.source_size) e["source_size"] = *l.source_size;
+    layer_list.push_back(e);
+  }
+  j["layers"] = layer_list;
+  auto base_list = nlohmann::ordered_json::array();
+  for (const auto& b : base_layers) base_list.push_back({{"diff_id", b.diff_id.str()}, {"image", b.image}});
+  j["base_layers"] = base_list;
+  return j;
+}
+
+PackageHeader parse_package_header(const nlohmann::json& j, const Limits& limits) {
+  if (!j.is_object()) fail(Errc::bad_input, "package header is not a JSON object");
+  PackageHeader h;
+  if (string_field(j, "format", "the header") != "docker_delta package")
+    fail(Errc::bad_input, "package header: not a docker_delta package");
+  h.version = static_cast<std::uint32_t>(size_field(j, "version", 1u << 30, "the header"));
+  if (h.version != kPackageFormatVersion)
+    fail(Errc::unsupported, "package format version {} is not supported (this docker_delta reads version {})",
+         h.version, kPackageFormatVersion);
+  h.tool = string_field(j, "tool", "the header", false);
+  h.created = string_field(j, "created", "the header", false);
+  if (!j.contains("image") || !j["image"].is_object()) fail(Errc::bad_input, "package header has no 'image'");
+  const auto& image = j["image"];
+  if (image.contains("repo_tags")) {
+    if (!image["repo_tags"].is_array()) fail(Errc::bad_input, "package header: image repo_tags is not a list");
+    for (const auto& t : image["repo_tags"]) {
+      if (!t.is_string()) fail(Errc::bad_input, "package header: a repo tag is not a string");
+      h.repo_tags.push_back(t.get<std::string>());
+    }
+  }
+  if (!image.contains("config") || !image["config"].is_object()) fail(Errc::bad_input, "package header has no image config");
+  h.config_digest = Digest::parse(string_field(image["config"], "digest", "the image config"), "package config digest");
+  h.config_size = size_field(image["config"], "size", limits.max_json_bytes, "the image config");
+  h.platform = string_field(image, "platform", "the image", false);
+  h.manifest_media_type = string_field(image, "manifest_media_type", "the image", false);
+  h.manifest = string_field(image, "manifest", "the image", false);
+
+  if (!j.contains("base_layers") || !j["base_layers"].is_array()) fail(Errc::bad_input, "package header has no 'base_layers' list");
+  if (j["base_layers"].size() > limits.max_layers * 8)
+    fail(Errc::limit, "package header lists {} base layers", j["base_layers"].size());
+  for (const auto& b : j["base_layers"]) {
+    if (!b.is_object()) fail(Errc::bad_input, "package header: a base layer is not an object");
+    PackageBaseLayer base;
+    base.diff_id = Digest::parse(string_field(b, "diff_id", "a base layer"), "base layer diff_id");
+    base.image = string_field(b, "image", "a base layer", false);
+    h.base_layers.push_back(std::move(base));
+  }
+  // A set: a hostile header lists thousands of bases, each layer naming thousands.
+  std::set<Digest> listed_bases;
+  for (const auto& b : h.base_layers) listed_bases.insert(b.diff_id);
+  auto is_listed_base = [&](const Digest& d) { return listed_bases.count(d) > 0; };
+
+  if (!j.contains("layers") || !j["layers"].is_array()) fail(Errc::bad_input, "package header has no 'layers' list");
+  if (j["layers"].size() > limits.max_layers)
+    fail(Errc::limit, "package header lists {} layers, more than {}", j["layers"].size(), limits.max_layers);
+  for (const auto& e : j["layers"]) {
+    const std::string where = fmt::format("layer {}", h.layers.size() + 1);
+    if (!e.is_object()) fail(Errc::bad_input, "package header: {} is not an object", where);
+    PackageLayer l;
+    l.diff_id = Digest::parse(string_field(e, "diff_id", where), "layer diff_id");
+    l.shipping = parse_shipping(string_field(e, "ship", where));
+    if (l.shipping != Shipping::reused || e.contains("size")) l.size = size_field(e, "size", kMaxLayerSize, where);
+    if (e.contains("source_size")) l.source_size = size_field(e, "source_size", kMaxLayerSize, where);
+    if (l.shipping == Shipping::reused) {
+      if (!is_listed_base(l.diff_id))
+        fail(Errc::bad_input, "package header: {} is reused but not listed among the base layers", where);
+    } else {
+      l.method = string_field(e, "method", where);
+      if (!e.contains("payload") || !e["payload"].is_object()) fail(Errc::bad_input, "package header: {} has no payload", where);
+      l.payload_size = size_field(e["payload"], "size", kMaxLayerSize, where + " payload");
+      l.payload_digest = Digest::parse(string_field(e["payload"], "digest", where + " payload"), "payload digest");
+    }
+    if (l.shipping == Shipping::full) {
+      if (l.method != "layer") fail(Errc::bad_input, "package header: {} ships full with unknown method '{}'", where, l.method);
+      const std::string c = string_field(e, "compression", where);
+      if (c == "none") l.compression = Compression::none;
+      else if (c == "gzip") l.compression = Compression::gzip;
+      else if (c == "zstd") l.compression = Compression::zstd;
+      else if (c == "bzip2") l.compression = Compression::bzip2;
+      else if (c == "xz") l.compression = Compression::xz;
+      else fail(Errc::bad_input, "package header: {} has unknown compression '{}'", where, c);
+    }
+    if (l.shipping == Shipping::delta) {
+      if (l.method != "zstd" && l.method != "xdelta3" && l.method != "bsdiff")
+        fail(Errc::unsupported, "package header: {} uses delta method '{}', which this docker_delta does not know", where, l.method);
+      if (!e.contains("bases") || !e["bases"].is_array() || e["bases"].empty() || e["bases"].size() > h.base_layers.size())
+        fail(Errc::bad_input, "package header: {} has no valid 'bases' list", where);
+      for (const auto& b : e["bases"]) {
+        if (!b.is_string()) fail(Errc::bad_input, "package header: {} names a base that is not a string", where);
+        l.bases.push_back(Digest::parse(b.get<std::string>(), "delta base"));
+        if (!is_listed_base(l.bases.back()))
+          fail(Errc::bad_input, "package header: {} reads base layer {}, which is not listed", where, l.bases.back().short_str());
+      }
+      if ((l.method == "xdelta3" || l.method == "bsdiff") && l.bases.size() != 1)
+        fail(Errc::bad_input, "package header: {} ({}) must name exactly one base", where, l.method);
+    }
+    h.layers.push_back(std::move(l));
+  }
+  if (h.layers.empty()) fail(Errc::bad_input, "package header lists no layers");
+  return h;
+}
+
+std::string package_prefix(const PackageHeader& header) {
+  const std::string json = header.to_json().dump(1);
+  std::string out(reinterpret_cast<const char*>(kPackageMagic.data()), kPackageMagic.size());
+  put_be(out, kPackageFormatVersion, 4);
+  put_be(out, json.size(), 4);
+  out += json;
+  const Digest d = Digest::sha256_of(json);
+  for (std::size_t i = 0; i < d.hex().size(); i += 2) out.push_back(static_cast<char>(std::stoi(d.hex().substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+PackageHeader read_package_header(ByteStream& in, const Limits& limits, const std::string& what) {
+  unsigned char pre[kPackagePreambleBytes];
+  std::size_t got = 0;
+  while (got < sizeof pre) {
+    const std::size_t n = in.read(reinterpret_cast<char*>(pre) + got, sizeof pre - got);
+    if (n == 0) break;
+    got += n;
+  }
+  if (got < kPackageMagic.size() || std::memcmp(pre, kPackageMagic.data(), kPackageMagic.size()) != 0)
+    fail(Errc::bad_input, "{} is not a docker_delta package", what);
+  if (got < sizeof pre) fail(Errc::bad_input, "{} is truncated (it ends inside its preamble)", what);
+  const std::uint64_t version = get_be(pre + 8, 4);
+  if (version != kPackageFormatVersion)
+    fail(Errc::unsupported, "{} has package format version {}; this docker_delta reads version {}", what, version,
+         kPackageFormatVersion);
+  const std::uint64_t length = get_be(pre + 12, 4);
+  if (length > limits.max_json_bytes)
+    fail(Errc::limit, "{}: its header claims {} bytes, more than {}", what, length, limits.max_json_bytes);
+  std::string json(length, '\0');
+  read_exact(in, json.data(), json.size(), what);
+  unsigned char digest[32];
+  read_exact(in, reinterpret_cast<char*>(digest), sizeof digest, what);
+  const Digest actual = Digest::sha256_of(json);
+  std::string hex;
+  for (unsigned char c : digest) hex += fmt::format("{:02x}", c);
+  if (hex != actual.hex()) fail(Errc::integrity, "{}: the package header is damaged (its checksum does not match)", what);
+  PackageHeader header = parse_package_header(parse_json_limited(json, limits, what + " header"), limits);
+  header.prefix_bytes = kPackagePreambleBytes + length + sizeof digest;
+  return header;
+}
+
+}  // namespace dd

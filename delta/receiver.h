@@ -1,0 +1,22 @@
+// What the receiving side already has, as the sender knows it: images named by --base and
+// inventories written on the receiving machine by `docker_delta inventory` (diff_ids only, so
+// only dedupe can use them). The pipeline carries it in RunContext::receiver.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "delta/base_images.h"
+#include "delta/inventory.h"
+
+namespace dd {
+
+struct Receiver {
+  Inventory inventory;                // from --inventory files
+  std::unique_ptr<BaseImages> bases;  // from --base; may be null
+  // The image that holds `diff_id` on the receiving side, if any.
+  std::optional<std::string> image_with_layer(const Digest& diff_id);
+};
+
+}  // namespace dd

@@ -1,0 +1,20 @@
+// Streams a tar through libarchive, letting a caller edit each entry's header, and writes the
+// result as a new tar. Entry data is copied block by block; nothing is held whole in memory.
+#pragma once
+
+#include <functional>
+
+#include "core/byte_stream.h"
+#include "formats/compression/compression.h"
+
+struct archive_entry;
+
+namespace dd {
+
+using EntryEditor = std::function<void(archive_entry*)>;
+
+// Reads the uncompressed tar `in`, calls `edit` on every entry header, writes pax tar to `out`.
+// `what` names the layer in errors.
+void rewrite_tar(ByteStream& in, const EntryEditor& edit, const ByteSink& out, const std::string& what);
+
+}  // namespace dd
