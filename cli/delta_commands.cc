@@ -12,9 +12,9 @@
 #include "core/error.h"
 #include "core/printable.h"
 #include "core/progress.h"
+#include "delta/delta_method.h"
 #include "delta/delta_package.h"
 #include "delta/receiver.h"
-#include "delta/tar_delta.h"
 #include "formats/image/image_reference.h"
 #include "inputs/archive_input.h"
 #include "pipeline/runner.h"
@@ -36,7 +36,7 @@ struct CreateArgs {
   std::string image;
   std::string package;
   PipelineFlags flags;
-  std::string method = "zstd";
+  std::string method{delta_methods().front()->name()};
   std::string compression = "zstd";
   std::optional<int> level;
   bool best = false;
@@ -104,8 +104,13 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
   cmd->add_option("IMAGE", args->image, "the new image: an archive, oci:DIR, oci-archive:PATH ...")->required();
   cmd->add_option("PACKAGE", args->package, "the package file to write")->required();
   add_receiver_flags(*cmd, args->flags, true);
-  cmd->add_option("-m,--method", args->method, "how changed layers ship: zstd (default), xdelta3, bsdiff, or layer (no delta)")
-      ->check(CLI::IsMember({"zstd", "xdelta3", "bsdiff", "layer"}));
+  std::vector<std::string> methods;
+  for (const DeltaMethod* m : delta_methods()) methods.emplace_back(m->name());
+  methods.emplace_back("layer");
+  cmd->add_option("-m,--method", args->method,
+                  "how changed layers ship: " + std::string(delta_methods().front()->name()) + " (default), " +
+                      delta_method_list().substr(delta_methods().front()->name().size() + 2) + ", or layer (no delta)")
+      ->check(CLI::IsMember(methods));
   cmd->add_option("-c,--compression", args->compression, "for layers that ship whole: zstd (default), gzip, bzip2, xz, none")
       ->check(CLI::IsMember({"zstd", "gzip", "bzip2", "xz", "none"}));
   cmd->add_option("-l,--level", args->level, "compression level (zstd: -7..22, negative is fast; others 1..9); default: 12 for deltas, 3 for whole layers")

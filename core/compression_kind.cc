@@ -15,10 +15,15 @@ std::string_view to_string(Compression c) {
   return "?";
 }
 
+std::optional<Compression> compression_named(std::string_view name) {
+  for (Compression c : {Compression::none, Compression::gzip, Compression::zstd, Compression::bzip2, Compression::xz})
+    if (to_string(c) == name) return c;
+  return std::nullopt;
+}
+
 Compression parse_compression(std::string_view name) {
-  if (name == "none") return Compression::none;
-  if (name == "gzip") return Compression::gzip;
-  if (name == "zstd") return Compression::zstd;
+  const auto c = compression_named(name);
+  if (c && (*c == Compression::none || *c == Compression::gzip || *c == Compression::zstd)) return *c;
   fail(Errc::usage, "unknown compression '{}' (none, gzip, zstd)", name);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 
 namespace dd {
@@ -10,7 +11,9 @@ namespace dd {
 enum class Compression { none, gzip, zstd, bzip2, xz };
 
 std::string_view to_string(Compression c);
-// "none", "gzip", "zstd"; anything else is Errc::usage.
+// The compression of that name ("none", "gzip", "zstd", "bzip2", "xz"), or nothing.
+std::optional<Compression> compression_named(std::string_view name);
+// "none", "gzip", "zstd" (what docker_delta writes layers with); anything else is Errc::usage.
 Compression parse_compression(std::string_view name);
 // Reads the magic number at the start of a blob. Unknown magic means uncompressed.
 Compression detect_compression(std::string_view first_bytes);

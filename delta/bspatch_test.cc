@@ -131,7 +131,7 @@ TEST_F(BspatchTest, TheEncoderWritesWhatTheBspatchProgramApplies) {
               "bsdiff");
   EXPECT_EQ(read_file(dir.file("rebuilt")), now);
   std::string out;
-  bsdiff_decode(payload.get(), base, now.size(), RunContext{}, [&](const char* p, std::size_t n) { out.append(p, n); }, "test");
+  bsdiff_decode(payload.get(), base, now.size(), [&](const char* p, std::size_t n) { out.append(p, n); }, "test");
   EXPECT_EQ(out, now);
 }
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "delta/delta_method.h"
 #include "formats/image/manifest_parser.h"
 
 namespace dd {
@@ -164,15 +165,13 @@ PackageHeader parse_package_header(const nlohmann::json& j, const Limits& limits
     if (l.shipping == Shipping::full) {
       if (l.method != "layer") fail(Errc::bad_input, "package header: {} ships full with unknown method '{}'", where, l.method);
       const std::string c = string_field(e, "compression", where);
-      if (c == "none") l.compression = Compression::none;
-      else if (c == "gzip") l.compression = Compression::gzip;
-      else if (c == "zstd") l.compression = Compression::zstd;
-      else if (c == "bzip2") l.compression = Compression::bzip2;
-      else if (c == "xz") l.compression = Compression::xz;
-      else fail(Errc::bad_input, "package header: {} has unknown compression '{}'", where, c);
+      const auto compression = compression_named(c);
+      if (!compression) fail(Errc::bad_input, "package header: {} has unknown compression '{}'", where, c);
+      l.compression = *compression;
     }
     if (l.shipping == Shipping::delta) {
-      if (l.method != "zstd" && l.method != "xdelta3" && l.method != "bsdiff")
+      const DeltaMethod* method = find_delta_method(l.method);
+      if (method == nullptr)
         fail(Errc::unsupported, "package header: {} uses delta method '{}', which this docker_delta does not know", where, l.method);
       if (!e.contains("bases") || !e["bases"].is_array() || e["bases"].empty() || e["bases"].size() > h.base_layers.size())
         fail(Errc::bad_input, "package header: {} has no valid 'bases' list", where);
@@ -182,8 +181,11 @@ PackageHeader parse_package_header(const nlohmann::json& j, const Limits& limits
         if (!is_listed_base(l.bases.back()))
           fail(Errc::bad_input, "package header: {} reads base layer {}, which is not listed", where, l.bases.back().short_str());
       }
-      if ((l.method == "xdelta3" || l.method == "bsdiff") && l.bases.size() != 1)
+      if (method->bases_per_payload() == 1 && l.bases.size() != 1)
         fail(Errc::bad_input, "package header: {} ({}) must name exactly one base", where, l.method);
+      else if (method->bases_per_payload() > 1 && l.bases.size() != method->bases_per_payload())
+        fail(Errc::bad_input, "package header: {} ({}) must name exactly {} bases", where, l.method,
+             method->bases_per_payload());
     }
     h.layers.push_back(std::move(l));
   }

@@ -90,7 +90,7 @@ void bsdiff_encode(const DeltaLayerFile& given_base, const DeltaLayerFile& given
               "bsdiff");
 }
 
-void bsdiff_decode(int payload_fd, const DeltaLayerFile& base, std::uint64_t declared_size, const RunContext&,
+void bsdiff_decode(int payload_fd, const DeltaLayerFile& base, std::uint64_t declared_size,
                    const std::function<void(const char*, std::size_t)>& out, const std::string& what) {
   // In process and streaming: the bspatch program holds the whole new file in memory.
   bspatch_stream(

@@ -6,8 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "delta/tar_delta.h"
-#include "pipeline/run_context.h"
+#include "delta/zstd/tar_delta.h"
 
 namespace dd {
 
@@ -19,7 +18,7 @@ void xdelta3_decode(int payload_fd, const DeltaLayerFile& base, std::uint64_t de
 
 void bsdiff_encode(const DeltaLayerFile& base, const DeltaLayerFile& layer, int payload_fd);
 // The patch's own header states the new size; it must equal `declared_size` before bspatch runs.
-void bsdiff_decode(int payload_fd, const DeltaLayerFile& base, std::uint64_t declared_size, const RunContext& ctx,
+void bsdiff_decode(int payload_fd, const DeltaLayerFile& base, std::uint64_t declared_size,
                    const std::function<void(const char*, std::size_t)>& out, const std::string& what);
 
 }  // namespace dd

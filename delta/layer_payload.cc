@@ -31,8 +31,9 @@ LayerPayload hash_payload(std::shared_ptr<UniqueFd> fd) {
 PayloadSettings payload_settings(const StageSpec& spec) {
   PayloadSettings settings;
   if (auto it = spec.options.find("compression"); it != spec.options.end()) {
-    const std::string& name = it->second;
-    settings.compression = name == "bzip2" ? Compression::bzip2 : name == "xz" ? Compression::xz : parse_compression(name);
+    const auto compression = compression_named(it->second);
+    if (!compression) fail(Errc::usage, "unknown compression '{}' (none, gzip, zstd, bzip2, xz)", it->second);
+    settings.compression = *compression;
   }
   if (auto it = spec.options.find("compression-level"); it != spec.options.end()) {
     const std::string& text = it->second;

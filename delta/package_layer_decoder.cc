@@ -3,13 +3,13 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
-#include "delta/external_delta.h"
+#include "delta/delta_method.h"
 #include "formats/compression/compression.h"
 
 namespace dd {
 
 void decode_package_layer(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload,
-                          const std::vector<DeltaLayerFile>& bases, const RunContext& ctx, const ByteSink& out,
+                          const std::vector<DeltaLayerFile>& bases, const ByteSink& out,
                           const std::string& what) {
   if (l.shipping == Shipping::reused || !l.size) fail(Errc::internal, "{}: nothing to decode", what);
   const std::uint64_t declared = *l.size;
@@ -28,16 +28,9 @@ void decode_package_layer(const PackageLayer& l, const std::shared_ptr<UniqueFd>
     log::verbose("{}: whole, {} compressed {}", what, to_string(l.compression), human_bytes(l.payload_size));
   } else {
     if (bases.size() != l.bases.size() || bases.empty()) fail(Errc::internal, "{}: the base layers were not given", what);
-    if (l.method == "zstd") {
-      FileRangeStream bytes(payload, 0, l.payload_size, what);
-      decode_tar_delta(bytes, bases, declared, sink, what);
-    } else if (l.method == "xdelta3") {
-      xdelta3_decode(payload->get(), bases.front(), declared, sink, what);
-    } else if (l.method == "bsdiff") {
-      bsdiff_decode(payload->get(), bases.front(), declared, ctx, sink, what);
-    } else {
-      fail(Errc::unsupported, "{}: unknown delta method '{}'", what, l.method);
-    }
+    const DeltaMethod* method = find_delta_method(l.method);
+    if (method == nullptr) fail(Errc::unsupported, "{}: unknown delta method '{}'", what, l.method);
+    method->decode(payload, l.payload_size, bases, declared, sink, what);
     log::verbose("{}: {} delta {} against {} base layer(s)", what, l.method, human_bytes(l.payload_size), bases.size());
   }
   if (written != declared) fail(Errc::bad_input, "{}: rebuilt {} bytes, but the package says {}", what, written, declared);

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "core/byte_stream.h"
+#include "delta/delta_layer_file.h"
 #include "delta/delta_package.h"
-#include "delta/tar_delta.h"
-#include "pipeline/run_context.h"
 
 namespace dd {
 
@@ -19,7 +19,7 @@ namespace dd {
 // bytes from offset 0, already checked against their digest; `bases` are the layers `layer.bases`
 // names, in that order.
 void decode_package_layer(const PackageLayer& layer, const std::shared_ptr<UniqueFd>& payload,
-                          const std::vector<DeltaLayerFile>& bases, const RunContext& ctx, const ByteSink& out,
+                          const std::vector<DeltaLayerFile>& bases, const ByteSink& out,
                           const std::string& what);
 
 }  // namespace dd

@@ -6,10 +6,10 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/temp_file.h"
-#include "delta/external_delta.h"
+#include "delta/delta_method.h"
 #include "delta/layer_payload.h"
 #include "delta/receiver.h"
-#include "delta/tar_delta.h"
+#include "formats/archive/layer_tar_index.h"
 #include "stores/checked_file_layer_body.h"
 
 namespace dd {
@@ -17,8 +17,8 @@ namespace {
 
 class DeltaFilter : public Filter {
  public:
-  DeltaFilter(Stage& next, std::string method, TarDeltaSettings settings, PayloadSettings payload, const RunContext& ctx)
-      : Filter(next), method_(std::move(method)), settings_(settings), payload_(payload), ctx_(ctx) {}
+  DeltaFilter(Stage& next, const DeltaMethod& method, DeltaSettings settings, PayloadSettings payload, const RunContext& ctx)
+      : Filter(next), method_(method), settings_(settings), payload_(payload), ctx_(ctx) {}
 
   // Asked about layers once the input has found its image and before it reads one: the bases
   // are read from here on, while the input reads the new image, not after it.
@@ -66,8 +66,12 @@ class DeltaFilter : public Filter {
     return DeltaLayerFile{info.diff_id, fd, size, nullptr};
   }
 
-  TarDeltaEncoder& encoder() {
-    if (!encoder_) encoder_ = std::make_unique<TarDeltaEncoder>(ctx_.receiver->bases->all_layers(), ctx_.limits);
+  // Made at the first layer that needs one, so that the bases are read only then.
+  DeltaEncoder& encoder() {
+    if (!encoder_) {
+      bases_ = ctx_.receiver->bases->all_layers();
+      encoder_ = method_.make_encoder(bases_, settings_, ctx_.limits);
+    }
     return *encoder_;
   }
 
@@ -76,7 +80,8 @@ class DeltaFilter : public Filter {
     std::optional<LayerPayload> delta;
     try {
       layer.index = std::make_shared<LayerTarIndex>(index_layer_tar(*layer.file, layer.offset, layer.size, ctx_.limits, what));
-      if (encoder().bases().empty()) throw Error(Errc::not_found, "no base layers");
+      encoder();
+      if (bases_.empty()) throw Error(Errc::not_found, "no base layers");
       delta = make_delta(layer, what);
     } catch (const Error& e) {
       // A layer that is not a tar we can read, or no base: it ships whole, which is always valid.
@@ -88,46 +93,30 @@ class DeltaFilter : public Filter {
         compress_whole_layer(bytes, payload_, ctx_, delta ? std::optional(delta->size) : std::nullopt);
     if (whole) {
       log::verbose("{}: whole, {} compressed {}{}", what, to_string(whole->compression), human_bytes(whole->size),
-                   delta ? fmt::format(" (the {} delta was {})", method_, human_bytes(delta->size)) : "");
+                   delta ? fmt::format(" (the {} delta was {})", method_.name(), human_bytes(delta->size)) : "");
       return *whole;
     }
-    log::verbose("{}: {} delta {} against {} base layer(s), {} uncompressed", what, method_, human_bytes(delta->size),
+    log::verbose("{}: {} delta {} against {} base layer(s), {} uncompressed", what, method_.name(), human_bytes(delta->size),
                  delta->bases.size(), human_bytes(layer.size));
     return *delta;
   }
 
   LayerPayload make_delta(const DeltaLayerFile& layer, const std::string& what) {
-    if (method_ == "zstd") {
-      TarDeltaEncoder::Result result;
-      LayerPayload p = make_payload(ctx_, [&](int fd) {
-        result = encoder().encode(layer, settings_, [&](const char* d, std::size_t n) { write_all(fd, d, n, "temporary payload file"); });
-      });
-      const auto& s = result.stats;
-      log::verbose("{}: file bytes unchanged {}, changed at the same path {}, by name {}, new {}; gzip files sent decompressed {}", what,
-                   human_bytes(s.exact_bytes), human_bytes(s.path_bytes), human_bytes(s.name_bytes),
-                   human_bytes(s.unmatched_bytes), human_bytes(s.gzip_bytes));
-      // A layer whose files match nothing in the bases reads no base: that is no delta, and a
-      // package may not name a delta without bases. It ships whole.
-      if (result.bases.empty()) throw Error(Errc::not_found, "nothing in it matches the base layers");
-      p.bases = result.bases;
-      p.method = method_;
-      return p;
-    }
-    const DeltaLayerFile& base = encoder().bases()[encoder().most_similar_base(layer)];
-    LayerPayload p = make_payload(ctx_, [&](int fd) {
-      if (method_ == "xdelta3") xdelta3_encode(base, layer, fd);
-      else bsdiff_encode(base, layer, fd);
-    });
-    p.bases = {base.diff_id};
-    p.method = method_;
+    DeltaEncoder::Result result;
+    LayerPayload p = make_payload(ctx_, [&](int fd) { result = encoder().encode(layer, fd, what); });
+    if (!result.details.empty()) log::verbose("{}: {}", what, result.details);
+    if (result.bases.empty()) fail(Errc::internal, "{}: the {} encoder named no base", what, method_.name());
+    p.bases = result.bases;
+    p.method = std::string(method_.name());
     return p;
   }
 
-  std::string method_;
-  TarDeltaSettings settings_;
+  const DeltaMethod& method_;
+  DeltaSettings settings_;
   PayloadSettings payload_;
   const RunContext& ctx_;
-  std::unique_ptr<TarDeltaEncoder> encoder_;
+  std::vector<DeltaLayerFile> bases_;  // before encoder_, which may point into it
+  std::unique_ptr<DeltaEncoder> encoder_;
 };
 
 int parse_int_option(const StageSpec& spec, const char* key, int fallback, int lo, int hi) {
@@ -145,19 +134,18 @@ int parse_int_option(const StageSpec& spec, const char* key, int fallback, int l
 
 void register_delta_filter(Registry& registry) {
   registry.add_filter(
-      "delta", "delta[:zstd|xdelta3|bsdiff]",
+      "delta", "delta[:" + delta_method_list("|") + "]",
       "encode changed layers against the --base images' layers; keep the smaller of delta and whole",
       [](const StageSpec& spec, Stage& next, const RunContext& ctx) -> std::unique_ptr<Filter> {
         check_options(spec, {"level", "segment-mib", "compression", "compression-level"});
-        const std::string method = spec.argument.empty() ? "zstd" : spec.argument;
-        if (method != "zstd" && method != "xdelta3" && method != "bsdiff")
-          fail(Errc::usage, "unknown delta method '{}' (zstd, xdelta3, bsdiff)", method);
+        const DeltaMethod* method = spec.argument.empty() ? delta_methods().front() : find_delta_method(spec.argument);
+        if (method == nullptr) fail(Errc::usage, "unknown delta method '{}' ({})", spec.argument, delta_method_list());
         if (!ctx.receiver || !ctx.receiver->bases)
           fail(Errc::usage, "delta needs the old image: give --base SOURCE");
-        TarDeltaSettings settings;
+        DeltaSettings settings;
         settings.level = parse_int_option(spec, "level", settings.level, -7, 22);
         settings.segment_bytes = std::uint64_t(parse_int_option(spec, "segment-mib", 32, 1, 32)) << 20;
-        return std::make_unique<DeltaFilter>(next, method, settings, payload_settings(spec), ctx);
+        return std::make_unique<DeltaFilter>(next, *method, settings, payload_settings(spec), ctx);
       });
 }
 

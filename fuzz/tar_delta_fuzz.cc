@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "delta/tar_delta.h"
+#include "delta/zstd/tar_delta.h"
 #include "formats/archive/tar_writer.h"
 #include "formats/compression/gzip_reproduction.h"
 #include "fuzz/fuzz_support.h"
@@ -75,7 +75,7 @@ void write_seeds(const std::string& dir) {
     const DeltaLayerFile layer = layer_of(news[i], "new" + std::to_string(i));
     TarDeltaEncoder encoder(bases(), Limits{});
     std::string payload;
-    TarDeltaSettings settings;
+    DeltaSettings settings;
     settings.level = 3;
     encoder.encode(layer, settings, [&](const char* p, std::size_t n) { payload.append(p, n); });
     std::ofstream(dir + "/payload-" + std::to_string(i), std::ios::binary) << payload;

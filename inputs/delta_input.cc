@@ -15,7 +15,7 @@
 #include "delta/delta_package.h"
 #include "delta/package_layer_decoder.h"
 #include "delta/receiver.h"
-#include "delta/tar_delta.h"
+#include "delta/zstd/tar_delta.h"
 #include "formats/image/manifest_parser.h"
 #include "stores/verified_layer_body.h"
 
@@ -172,7 +172,7 @@ class DeltaInput : public InputStore {
               const std::string& what) {
     std::vector<DeltaLayerFile> bases;
     for (const auto& b : l.bases) bases.push_back(ctx_.receiver->bases->layer(b));
-    decode_package_layer(l, payload, bases, ctx_, out, what);
+    decode_package_layer(l, payload, bases, out, what);
   }
 
   const RunContext& ctx_;

@@ -196,7 +196,7 @@ class DeltaOutput : public OutputStore {
     std::vector<DeltaLayerFile> bases;
     for (const auto& b : l.bases) bases.push_back(ctx_.receiver->bases->layer(b));
     Hasher h;
-    decode_package_layer(l, payload, bases, ctx_, [&](const char* p, std::size_t n) { h.update(p, n); }, what);
+    decode_package_layer(l, payload, bases, [&](const char* p, std::size_t n) { h.update(p, n); }, what);
     if (h.finish() != l.diff_id)
       fail(Errc::internal, "{}: the {} payload does not rebuild the layer (its diff_id differs); nothing was written", what,
            l.shipping == Shipping::delta ? l.method + " delta" : "whole-layer");

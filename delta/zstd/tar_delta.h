@@ -6,6 +6,9 @@
 // rest (headers, changed files) is one zstd frame whose reference prefix is the matching old
 // headers and files, in the new order. Memory is bounded by the segment size, whatever the
 // layer size. docs/delta-format.md gives the byte layout.
+//
+// The parts: catalogue.h matches files, planner.h cuts segments, wire.h is the byte layout,
+// encoder.cc writes payloads and decoder.cc reads them.
 #pragma once
 
 #include <cstdint>
@@ -17,20 +20,13 @@
 #include "core/byte_stream.h"
 #include "core/digest.h"
 #include "delta/delta_layer_file.h"
+#include "delta/delta_method.h"
 #include "formats/archive/layer_tar_index.h"
 #include "formats/compression/compression.h"
 
 namespace dd {
 
-// Measured on the webapp pair (docs/benchmarks.md): level 12 makes packages 27% smaller than
-// level 3 for 2.5x its time, still faster than xdelta3 -9; past 12 size falls slowly and time
-// climbs steeply (16: 5% smaller, 3.5x slower).
-inline constexpr int kDefaultDeltaLevel = 12;
-
-struct TarDeltaSettings {
-  int level = kDefaultDeltaLevel;          // zstd level; negative = fast mode
-  std::uint64_t segment_bytes = 32u << 20; // new bytes per frame (memory is about 4x this)
-};
+class BaseCatalogue;
 
 // Limits every decoder enforces, whatever a payload claims.
 inline constexpr std::uint64_t kMaxSegmentOutput = 64u << 20;
@@ -56,7 +52,7 @@ class TarDeltaEncoder {
     TarDeltaStats stats;
   };
   // Writes the payload for `layer` to `out`.
-  Result encode(const DeltaLayerFile& layer, const TarDeltaSettings& settings,
+  Result encode(const DeltaLayerFile& layer, const DeltaSettings& settings,
                 const std::function<void(const char*, std::size_t)>& out);
 
   // The base layer sharing the most file bytes with `layer` (by path), for methods that take one.
@@ -64,10 +60,9 @@ class TarDeltaEncoder {
   const std::vector<DeltaLayerFile>& bases() const { return bases_; }
 
  private:
-  struct Catalogue;
   std::vector<DeltaLayerFile> bases_;
   Limits limits_;
-  std::unique_ptr<Catalogue> catalogue_;
+  std::unique_ptr<BaseCatalogue> catalogue_;  // points into bases_
 };
 
 // Rebuilds the layer from a payload. `bases` are the layers the payload names, in its numbering.

@@ -1,4 +1,4 @@
-#include "delta/tar_delta.h"
+#include "delta/zstd/tar_delta.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -47,7 +47,7 @@ DeltaLayerFile make_layer(const TempDir& dir, const std::string& name,
 
 std::string encode(TarDeltaEncoder& encoder, const DeltaLayerFile& layer, TarDeltaEncoder::Result* result = nullptr) {
   std::string payload;
-  auto r = encoder.encode(layer, TarDeltaSettings{}, [&](const char* p, std::size_t n) { payload.append(p, n); });
+  auto r = encoder.encode(layer, DeltaSettings{}, [&](const char* p, std::size_t n) { payload.append(p, n); });
   if (result) *result = r;
   return payload;
 }

@@ -1,0 +1,148 @@
+// The byte layout of a "zstd" delta payload (docs/delta-format.md), shared by the planner, the
+// encoder and the decoder: records, reference pieces, operations, and the zstd contexts.
+#pragma once
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/byte_stream.h"
+#include "core/error.h"
+#include "delta/zstd/tar_delta.h"
+#include "formats/compression/gzip_reproduction.h"
+
+namespace dd::tar_delta {
+
+inline constexpr char kMagic[4] = {'D', 'D', 'Z', 'T'};
+inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::uint32_t kMaxPieces = 1u << 20;
+enum class PieceKind : std::uint8_t { raw = 0, gunzip = 1 };
+
+// Reference bytes: a range of a base layer, taken as is or decompressed (an old .gz file whose
+// new version travels decompressed).
+struct Piece {
+  PieceKind kind = PieceKind::raw;
+  std::uint32_t base = 0;  // index into the encoder's bases until renumbered for the payload
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+enum class OpKind : std::uint8_t { copy = 1, gzip = 2 };
+
+// A stretch of output that is not in the zstd frame as is: copied from a base, or recompressed
+// from decompressed content that the frame holds instead.
+struct Op {
+  OpKind kind = OpKind::copy;
+  std::uint64_t at = 0;      // output offset (absolute in the layer while encoding)
+  std::uint64_t length = 0;  // output bytes
+  std::uint32_t base = 0;    // copy
+  std::uint64_t offset = 0;  // copy
+  GzipRecipe recipe{};       // gzip
+  std::string raw;           // gzip: the decompressed content (encoder only)
+};
+
+struct Segment {
+  std::uint64_t begin = 0, end = 0;  // new bytes
+  std::vector<Piece> pieces;         // the reference, in order
+  std::vector<Op> ops;               // in output order
+  std::uint64_t residual = 0;        // bytes the frame holds
+  std::size_t gzip_ops = 0, gnu_gzip_ops = 0;
+};
+
+// The gzip program runs a decoder makes for a segment: its gzip files are split in two halves
+// (two threads), each recompressed in batches.
+inline std::size_t gzip_runs_for_segment(std::size_t gnu_gzip_ops) {
+  return gzip_program_runs(GzipRecipe::gnu_gzip_9, (gnu_gzip_ops + 1) / 2) +
+         gzip_program_runs(GzipRecipe::gnu_gzip_9, gnu_gzip_ops / 2);
+}
+
+inline void add_piece(Segment& s, Piece p) {
+  if (p.length == 0) return;
+  if (!s.pieces.empty()) {
+    Piece& last = s.pieces.back();
+    if (p.kind == PieceKind::raw && last.kind == PieceKind::raw && last.base == p.base && last.offset + last.length == p.offset) {
+      last.length += p.length;
+      return;
+    }
+  }
+  s.pieces.push_back(p);
+}
+
+inline unsigned window_log_for(std::uint64_t bytes) {
+  const unsigned log = bytes <= 1024 ? 10u : static_cast<unsigned>(std::bit_width(bytes - 1));
+  // Segments bound reference + content to 256 MiB, so this stays at 28 at most.
+  return std::clamp<unsigned>(log, 10, 31);
+}
+
+// Lays the reference pieces out one after another; a gunzip piece adds the decompressed bytes.
+template <typename Base>
+void build_reference(const std::vector<Piece>& pieces, const Base& bases, std::string& reference, const std::string& what) {
+  reference.clear();
+  std::string compressed;
+  for (const Piece& p : pieces) {
+    const DeltaLayerFile& file = [&]() -> const DeltaLayerFile& {
+      if constexpr (std::is_pointer_v<typename Base::value_type>) return *bases[p.base];
+      else return bases[p.base];
+    }();
+    if (p.kind == PieceKind::raw) {
+      const std::size_t at = reference.size();
+      reference.resize(at + p.length);
+      file.read(p.offset, p.length, reference.data() + at, what);
+    } else {
+      compressed.resize(p.length);
+      file.read(p.offset, p.length, compressed.data(), what);
+      const auto raw = gunzip_exactly(compressed, kMaxSegmentReference - reference.size());
+      if (!raw) fail(Errc::bad_input, "{}: a delta reference is not a gzip file it can decompress", what);
+      reference += *raw;
+    }
+    if (reference.size() > kMaxSegmentReference)
+      fail(Errc::limit, "{}: a delta segment's reference exceeds {} bytes", what, kMaxSegmentReference);
+  }
+}
+
+inline void put_u8(std::string& s, std::uint8_t v) { s.push_back(static_cast<char>(v)); }
+inline void put_u32(std::string& s, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+inline void put_u64(std::string& s, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+struct ZstdCCtx {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ~ZstdCCtx() { ZSTD_freeCCtx(c); }
+};
+struct ZstdDCtx {
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~ZstdDCtx() { ZSTD_freeDCtx(d); }
+};
+
+inline void check_zstd(std::size_t rc, const char* what) {
+  if (ZSTD_isError(rc)) fail(Errc::internal, "zstd {}: {}", what, ZSTD_getErrorName(rc));
+}
+
+struct PayloadReader {
+  ByteStream& in;
+  const std::string& what;
+  void exact(char* p, std::size_t n) { read_exact(in, p, n, what + ": the delta payload"); }
+  std::uint8_t u8() {
+    char c;
+    exact(&c, 1);
+    return static_cast<std::uint8_t>(c);
+  }
+  std::uint64_t uint(int bytes) {
+    unsigned char b[8];
+    exact(reinterpret_cast<char*>(b), static_cast<std::size_t>(bytes));
+    std::uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | b[i];
+    return v;
+  }
+};
+
+
+}  // namespace dd::tar_delta
