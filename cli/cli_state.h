@@ -11,6 +11,10 @@
 #include "pipeline/registry.h"
 #include "pipeline/run_context.h"
 
+namespace dd {
+struct PackageHeader;
+}
+
 namespace dd::cli {
 
 struct GlobalFlags {
@@ -49,12 +53,22 @@ RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, P
 // Sets the destination's options from --compress and --load-layers.
 void set_destination_options(StageSpec& destination, const PipelineFlags& flags);
 
+// A source as a user names it: "KIND:ARG", a bare path of an archive (told apart by content), or
+// with `bare_kind` (e.g. "docker-daemon") the kind a bare name takes.
+StageSpec source_spec(const std::string& text, const char* bare_kind);
+
 // True when `text` starts with "KIND:" for a registered stage of that role.
 bool has_kind_prefix(const std::string& text, Registry::Role role);
 
 void add_process_commands(CLI::App& app, CliState& state);
 void add_inspect_command(CLI::App& app, CliState& state);
 void add_stages_command(CLI::App& app, CliState& state);
-void add_delta_commands(CLI::App& app, CliState& state);
+// The header of the package file at `path` ("-": standard input).
+PackageHeader read_package_file_header(const std::string& path);
+
+void add_create_commands(CLI::App& app, CliState& state);
+void add_apply_commands(CLI::App& app, CliState& state);
+void add_package_commands(CLI::App& app, CliState& state);  // info, list
+void add_inventory_command(CLI::App& app, CliState& state);
 
 }  // namespace dd::cli

@@ -11,26 +11,26 @@ bool InspectSink::fetch_callback(const Digest&, BlobKind kind) { return kind == 
 void InspectSink::process_image_element(ElementType type, const std::string&, ElementData& data) {
   switch (type) {
     case ElementType::index:
-      for (const auto& e : data.index->entries)
+      for (const auto& e : data.index().entries)
         if (e.platform) platforms_.push_back(e.platform->str());
       break;
     case ElementType::manifest:
       result_["source"] = source_;
-      result_["manifest_kind"] = std::string(to_string(data.manifest->kind));
-      result_["manifest_digest"] = data.manifest->digest ? nlohmann::json(data.manifest->digest->str()) : nlohmann::json();
-      result_["repo_tags"] = data.manifest->repo_tags;
+      result_["manifest_kind"] = std::string(to_string(data.manifest().kind));
+      result_["manifest_digest"] = data.manifest().digest ? nlohmann::json(data.manifest().digest->str()) : nlohmann::json();
+      result_["repo_tags"] = data.manifest().repo_tags;
       result_["layers"] = nlohmann::json::array();
       break;
     case ElementType::config: {
-      const ConfigFacts facts = parse_config(*data.config, Limits{});
-      result_["image_id"] = Digest::sha256_of(*data.config).str();
-      result_["config_size"] = data.config->size();
+      const ConfigFacts facts = parse_config(data.config(), Limits{});
+      result_["image_id"] = Digest::sha256_of(data.config()).str();
+      result_["config_size"] = data.config().size();
       result_["platform"] = facts.platform.str();
       result_["platforms"] = platforms_.empty() ? std::vector<std::string>{facts.platform.str()} : platforms_;
       break;
     }
     case ElementType::layer: {
-      const LayerInfo& l = *data.layer;
+      const LayerInfo& l = data.layer();
       nlohmann::json j;
       // What the source holds, not what the pipeline passes on.
       j["digest"] = l.source.digest.empty() ? nlohmann::json() : nlohmann::json(l.source.digest.str());

@@ -110,4 +110,10 @@ RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, P
   return ctx;
 }
 
+StageSpec source_spec(const std::string& text, const char* bare_kind) {
+  std::string s = text;
+  if (bare_kind != nullptr && !has_kind_prefix(s, Registry::Role::input)) s = std::string(bare_kind) + ":" + s;
+  return parse_stage_spec(qualify_source(s, builtin_registry()));
+}
+
 }  // namespace dd::cli

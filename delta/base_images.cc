@@ -26,28 +26,28 @@ class BaseCollector : public OutputStore {
     return wanted_ != nullptr && wanted_->count(d) > 0 && spooled_->count(d) == 0;
   }
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
-    if (type == ElementType::manifest && !data.manifest->repo_tags.empty()) image_.name = data.manifest->repo_tags.front();
+    if (type == ElementType::manifest && !data.manifest().repo_tags.empty()) image_.name = data.manifest().repo_tags.front();
     if (type == ElementType::config) {
-      image_.image_id = Digest::sha256_of(*data.config);
-      image_.diff_ids = parse_config(*data.config, ctx_.limits).diff_ids;
+      image_.image_id = Digest::sha256_of(data.config());
+      image_.diff_ids = parse_config(data.config(), ctx_.limits).diff_ids;
     }
     if (type != ElementType::layer) return;
-    const LayerInfo& info = *data.layer;
+    const LayerInfo& info = data.layer();
     image_.sizes.push_back(info.compression == Compression::none ? info.stored.size : std::nullopt);
-    if (data.body == nullptr || spooled_->count(info.diff_id)) return;
+    if (data.body() == nullptr || spooled_->count(info.diff_id)) return;
     // A layer stored uncompressed in a file (a docker archive) is used where it lies, once its
     // bytes have been read and checked; anything else is decompressed into a temporary file.
-    if (auto slice = data.body->plain_file()) {
-      data.body->drain_and_verify();
+    if (auto slice = data.body()->plain_file()) {
+      data.body()->drain_and_verify();
       log::verbose("base {}: layer {} used in place", source_, info.diff_id.short_str());
       spooled_->emplace(info.diff_id, DeltaLayerFile{info.diff_id, slice->file, slice->size, nullptr, slice->offset});
       return;
     }
     auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_.temp_dir));
-    const std::uint64_t size = copy_stream(data.body->uncompressed(), [&](const char* p, std::size_t n) {
+    const std::uint64_t size = copy_stream(data.body()->uncompressed(), [&](const char* p, std::size_t n) {
       write_all(fd->get(), p, n, "temporary base layer");
     });
-    data.body->drain_and_verify();
+    data.body()->drain_and_verify();
     log::verbose("base {}: holding layer {} ({} bytes) for deltas", source_, info.diff_id.short_str(), size);
     spooled_->emplace(info.diff_id, DeltaLayerFile{info.diff_id, fd, size, nullptr, 0});
   }

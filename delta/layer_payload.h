@@ -13,6 +13,19 @@
 
 namespace dd {
 
+// A layer already encoded for a delta package by the delta filter: a payload in a temporary
+// file, attached to the layer element (ElementData::attach). The layer's body is still passed
+// along for stages that want the plain bytes.
+struct LayerPayload {
+  bool is_delta = true;          // false: the whole layer, compressed
+  std::string method;            // "zstd", "xdelta3", "bsdiff"; "layer" when whole
+  Compression compression = Compression::none;  // of a whole-layer payload
+  std::vector<Digest> bases;     // base layers a delta reads
+  std::shared_ptr<UniqueFd> file;
+  std::uint64_t size = 0;
+  Digest digest;
+};
+
 // How a delta package compresses whole-layer payloads (create's -c/--compression, -l/--level).
 // The delta filter and the delta output take them as the options "compression" and
 // "compression-level" of their specs.

@@ -15,10 +15,10 @@ class DedupeFilter : public Filter {
     return next_.fetch_callback(digest, kind);
   }
   void process_image_element(ElementType type, const std::string& name, ElementData& data) override {
-    if (type == ElementType::layer && data.body == nullptr) {
-      if (auto image = receiver_->image_with_layer(data.layer->diff_id))
-        log::verbose("layer {}/{} {}: the receiver has it (in {})", data.layer->index + 1, data.layer->count,
-                     data.layer->diff_id.short_str(), *image);
+    if (type == ElementType::layer && data.body() == nullptr) {
+      if (auto image = receiver_->image_with_layer(data.layer().diff_id))
+        log::verbose("layer {}/{} {}: the receiver has it (in {})", data.layer().index + 1, data.layer().count,
+                     data.layer().diff_id.short_str(), *image);
     }
     next_.process_image_element(type, name, data);
   }

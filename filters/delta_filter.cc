@@ -29,12 +29,12 @@ class DeltaFilter : public Filter {
   }
 
   void process_image_element(ElementType type, const std::string& name, ElementData& data) override {
-    if (type != ElementType::layer || data.body == nullptr || !ctx_.receiver->bases) {
+    if (type != ElementType::layer || data.body() == nullptr || !ctx_.receiver->bases) {
       next_.process_image_element(type, name, data);
       return;
     }
-    LayerInfo info = *data.layer;
-    DeltaLayerFile layer = spool(info, *data.body);
+    LayerInfo info = data.layer();
+    DeltaLayerFile layer = spool(info, *data.body());
     LayerPayload payload = encode(info, layer);
     // The body passes on as plain tar from the file it now lies in, checked on the way in.
     info.compression = Compression::none;
@@ -42,10 +42,8 @@ class DeltaFilter : public Filter {
     info.source = info.stored;
     info.source_compression = Compression::none;
     CheckedFileLayerBody body(layer.file, layer.offset, layer.size, "layer " + info.diff_id.short_str());
-    ElementData forwarded = data;
-    forwarded.layer = &info;
-    forwarded.body = &body;
-    forwarded.payload = &payload;
+    ElementData forwarded = data.with_layer(info, &body);
+    forwarded.attach(payload);
     next_.process_image_element(type, name, forwarded);
     body.drain_and_verify();
   }

@@ -25,12 +25,12 @@ bool NormalizeTimestampsFilter::fetch_callback(const Digest& digest, BlobKind ki
 void NormalizeTimestampsFilter::process_image_element(ElementType type, const std::string& name, ElementData& data) {
   switch (type) {
     case ElementType::config:
-      config_ = *data.config;  // held back until the new diff_ids are known
+      config_ = data.config();  // held back until the new diff_ids are known
       return;
     case ElementType::layer:
-      if (data.body == nullptr)
-        fail(Errc::bad_input, "normalize-timestamps needs every layer, but layer {} was skipped upstream", data.layer->index + 1);
-      rewrite_layer(*data.layer, *data.body);
+      if (data.body() == nullptr)
+        fail(Errc::bad_input, "normalize-timestamps needs every layer, but layer {} was skipped upstream", data.layer().index + 1);
+      rewrite_layer(data.layer(), *data.body());
       return;
     default:
       next_.process_image_element(type, name, data);
@@ -58,12 +58,9 @@ void NormalizeTimestampsFilter::rewrite_layer(const LayerInfo& info, LayerBody& 
   log::verbose("layer {}/{} {} -> {} (timestamps set to {})", info.index + 1, info.count, info.diff_id.short_str(),
                out.diff_id.short_str(), epoch_);
   diff_ids_.push_back(out.diff_id);
-  ElementData d;
-  d.layer = &out;
-  d.body = new_body.get();
-  if (!next_.fetch_callback(out.diff_id, BlobKind::layer)) d.body = nullptr;
+  ElementData d = ElementData::of_layer(out, next_.fetch_callback(out.diff_id, BlobKind::layer) ? new_body.get() : nullptr);
   next_.process_image_element(ElementType::layer, out.diff_id.str(), d);
-  if (d.body) new_body->drain_and_verify();
+  if (d.body()) new_body->drain_and_verify();
 }
 
 std::string NormalizeTimestampsFilter::rewrite_config() const {
@@ -87,8 +84,7 @@ void NormalizeTimestampsFilter::finalize() {
   if (!config_) fail(Errc::internal, "normalize-timestamps: the image config never arrived");
   const std::string config = rewrite_config();
   log::verbose("config rewritten: image ID {}", Digest::sha256_of(config).short_str());
-  ElementData d;
-  d.config = &config;
+  ElementData d = ElementData::of_config(config);
   next_.process_image_element(ElementType::config, Digest::sha256_of(config).str(), d);
   next_.finalize();
 }

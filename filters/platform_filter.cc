@@ -57,9 +57,9 @@ void PlatformFilter::choose(const IndexInfo& index) {
 }
 
 void PlatformFilter::process_image_element(ElementType type, const std::string& name, ElementData& data) {
-  if (type == ElementType::index && data.index != nullptr) choose(*data.index);
-  if (type == ElementType::config && data.config != nullptr && explicit_ && !chosen_has_platform_) {
-    const Platform actual = parse_config(*data.config, limits_).platform;
+  if (type == ElementType::index) choose(data.index());
+  if (type == ElementType::config && explicit_ && !chosen_has_platform_) {
+    const Platform actual = parse_config(data.config(), limits_).platform;
     if (!wanted_.matches(actual))
       fail(Errc::not_found, "the image is for platform {}, not {}", actual.str(), wanted_.str());
   }

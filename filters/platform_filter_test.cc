@@ -27,8 +27,7 @@ std::string chosen(const std::vector<IndexEntry>& entries, const std::string& wa
   WantsAll next;
   PlatformFilter filter(next, Platform::parse(wanted), true, Limits{});
   IndexInfo index{entries};
-  ElementData d;
-  d.index = &index;
+  ElementData d = ElementData::of_index(index);
   filter.process_image_element(ElementType::index, "index", d);
   std::string out;
   for (const auto& e : entries)

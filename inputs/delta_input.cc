@@ -82,8 +82,7 @@ class DeltaInput : public InputStore {
     manifest_.config = Descriptor{media_type::kOciConfig, header.config_digest, header.config_size, {}, {}};
     for (const auto& l : header.layers) manifest_.layers.push_back(Descriptor{media_type::kOciLayer, l.diff_id, l.size, {}, {}});
     manifest_.repo_tags = header.repo_tags;
-    ElementData data;
-    data.manifest = &manifest_;
+    ElementData data = ElementData::of_manifest(manifest_);
     first.process_image_element(ElementType::manifest, "manifest", data);
   }
 
@@ -100,8 +99,7 @@ class DeltaInput : public InputStore {
       if (facts.diff_ids[i] != header.layers[i].diff_id)
         fail(Errc::bad_input, "{}: layer {} is {} in the package but {} in the config", what_, i + 1,
              header.layers[i].diff_id.short_str(), facts.diff_ids[i].short_str());
-    ElementData data;
-    data.config = &config;
+    ElementData data = ElementData::of_config(config);
     first.process_image_element(ElementType::config, header.config_digest.str(), data);
   }
 
@@ -116,8 +114,7 @@ class DeltaInput : public InputStore {
     info.compression = Compression::none;
     std::shared_ptr<UniqueFd> payload;
     if (l.shipping != Shipping::reused) payload = take_payload(l, in, what, wanted);
-    ElementData data;
-    data.layer = &info;
+    ElementData data = ElementData::of_layer(info, nullptr);
     if (!wanted) {
       info.stored = Descriptor{media_type::kOciLayer, l.diff_id, l.size, {}, {}};
       info.source = info.stored;
@@ -143,7 +140,7 @@ class DeltaInput : public InputStore {
     info.stored = Descriptor{media_type::kOciLayer, l.diff_id, size, {}, {}};
     info.source = info.stored;
     VerifiedLayerBody body(std::move(bytes), info, ctx_.limits, ctx_.progress);
-    data.body = &body;
+    data.set_body(&body);
     first.process_image_element(ElementType::layer, l.diff_id.str(), data);
     body.drain_and_verify();
   }

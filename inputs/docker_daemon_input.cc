@@ -58,11 +58,9 @@ class DockerDaemonInput : public InputStore {
       manifest.layers.push_back(Descriptor{media_type::kDockerLayer, d, size, {}, {}});
     }
     manifest.repo_tags = repo_tags_;
-    ElementData m;
-    m.manifest = &manifest;
+    ElementData m = ElementData::of_manifest(manifest);
     first.process_image_element(ElementType::manifest, "manifest", m);
-    ElementData c;
-    c.config = &*config_;
+    ElementData c = ElementData::of_config(*config_);
     first.process_image_element(ElementType::config, s.image_id.str(), c);
     for (std::size_t i = 0; i < s.diff_ids.size(); ++i) {
       LayerInfo info;
@@ -73,8 +71,7 @@ class DockerDaemonInput : public InputStore {
       info.stored = manifest.layers[i];
       info.stored.digest = info.diff_id;
       info.source = info.stored;
-      ElementData data;
-      data.layer = &info;
+      ElementData data = ElementData::of_layer(info, nullptr);
       if (!wanted.count(info.diff_id)) {
         first.process_image_element(ElementType::layer, info.diff_id.str(), data);
         continue;
@@ -83,7 +80,7 @@ class DockerDaemonInput : public InputStore {
       if (it == layers_.end()) fail(Errc::bad_input, "{}: the daemon's save stream lacks layer {}", what(), info.diff_id.str());
       // Hashed as it arrived (that is how it was recognised): not hashed again.
       CheckedFileLayerBody body(it->second.file, 0, it->second.size, what());
-      data.body = &body;
+      data.set_body(&body);
       first.process_image_element(ElementType::layer, info.diff_id.str(), data);
       body.drain_and_verify();
     }

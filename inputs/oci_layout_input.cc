@@ -191,8 +191,7 @@ void emit_indexed_image(const FileTree& tree, std::vector<IndexEntry> top, const
     if (leaf.absent) absent.insert(platform_or_digest(leaf.entry));
     else index.entries.push_back(leaf.entry);
   }
-  ElementData idx;
-  idx.index = &index;
+  ElementData idx = ElementData::of_index(index);
   try {
     first.process_image_element(ElementType::index, "index.json", idx);
   } catch (const Error& e) {

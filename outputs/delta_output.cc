@@ -54,17 +54,17 @@ class DeltaOutput : public OutputStore {
     switch (type) {
       case ElementType::index: break;
       case ElementType::manifest:
-        header_.repo_tags = data.manifest->repo_tags;
-        header_.manifest = data.manifest->raw;
-        header_.manifest_media_type = std::string(to_string(data.manifest->kind));
+        header_.repo_tags = data.manifest().repo_tags;
+        header_.manifest = data.manifest().raw;
+        header_.manifest_media_type = std::string(to_string(data.manifest().kind));
         break;
       case ElementType::config:
-        config_ = *data.config;
+        config_ = data.config();
         header_.config_digest = Digest::sha256_of(config_);
         header_.config_size = config_.size();
         header_.platform = parse_config(config_, ctx_.limits).platform.str();
         break;
-      case ElementType::layer: take_layer(*data.layer, data.body, data.payload); break;
+      case ElementType::layer: take_layer(data.layer(), data.body(), data.attachment<LayerPayload>()); break;
     }
   }
 

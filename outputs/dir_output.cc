@@ -59,9 +59,9 @@ class DirOutput : public OutputStore {
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
     switch (type) {
       case ElementType::index: break;  // one image, as skopeo copy without --all writes
-      case ElementType::manifest: source_manifest_ = *data.manifest; break;
-      case ElementType::config: take_config(*data.config); break;
-      case ElementType::layer: take_layer(*data.layer, data.body); break;
+      case ElementType::manifest: source_manifest_ = data.manifest(); break;
+      case ElementType::config: take_config(data.config()); break;
+      case ElementType::layer: take_layer(data.layer(), data.body()); break;
     }
   }
 

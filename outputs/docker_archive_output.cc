@@ -63,9 +63,9 @@ class DockerArchiveOutput : public OutputStore {
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
     switch (type) {
       case ElementType::index: break;
-      case ElementType::manifest: source_tags_ = data.manifest->repo_tags; break;
-      case ElementType::config: writer_->add_config(*data.config); break;
-      case ElementType::layer: writer_->add_layer(*data.layer, data.body); break;
+      case ElementType::manifest: source_tags_ = data.manifest().repo_tags; break;
+      case ElementType::config: writer_->add_config(data.config()); break;
+      case ElementType::layer: writer_->add_layer(data.layer(), data.body()); break;
     }
   }
 

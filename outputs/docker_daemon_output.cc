@@ -78,17 +78,17 @@ class DockerDaemonOutput : public OutputStore {
       case ElementType::manifest:
         // The image's own name comes from its source (a package, an archive): it must be a
         // tag docker would accept before it names anything here.
-        if (name_.empty() && !data.manifest->repo_tags.empty()) {
-          const auto ref = parse_image_reference(data.manifest->repo_tags.front(), "the image's tag");
+        if (name_.empty() && !data.manifest().repo_tags.empty()) {
+          const auto ref = parse_image_reference(data.manifest().repo_tags.front(), "the image's tag");
           if (!ref.digest.empty()) fail(Errc::bad_input, "the image's tag '{}' is a digest, not NAME:TAG", printable(ref.familiar()));
           name_ = ref.familiar();
         }
         break;
       case ElementType::config:
-        if (!decided_) decide_left_out(parse_config(*data.config, ctx_.limits).diff_ids);
-        start_load().add_config(*data.config);
+        if (!decided_) decide_left_out(parse_config(data.config(), ctx_.limits).diff_ids);
+        start_load().add_config(data.config());
         break;
-      case ElementType::layer: start_load().add_layer(*data.layer, data.body); break;
+      case ElementType::layer: start_load().add_layer(data.layer(), data.body()); break;
     }
   }
 

@@ -77,9 +77,9 @@ class OciLayoutOutput : public OutputStore {
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
     switch (type) {
       case ElementType::index: break;  // the layout names only the one image passed on
-      case ElementType::manifest: take_manifest(*data.manifest); break;
-      case ElementType::config: take_config(*data.config); break;
-      case ElementType::layer: take_layer(*data.layer, data.body); break;
+      case ElementType::manifest: take_manifest(data.manifest()); break;
+      case ElementType::config: take_config(data.config()); break;
+      case ElementType::layer: take_layer(data.layer(), data.body()); break;
     }
   }
 

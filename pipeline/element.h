@@ -6,6 +6,10 @@
 #include <string_view>
 #include <memory>
 #include <optional>
+#include <typeindex>
+#include <typeinfo>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "core/byte_stream.h"
@@ -60,26 +64,64 @@ class LayerBody {
   virtual std::optional<FileSlice> plain_file() const { return std::nullopt; }
 };
 
-// A layer already encoded for a delta package by the delta filter: a payload in a temporary
-// file. The layer's body is still passed along for stages that want the plain bytes.
-struct LayerPayload {
-  bool is_delta = true;          // false: the whole layer, compressed
-  std::string method;            // "zstd", "xdelta3", "bsdiff"; "layer" when whole
-  Compression compression = Compression::none;  // of a whole-layer payload
-  std::vector<Digest> bases;     // base layers a delta reads
-  std::shared_ptr<UniqueFd> file;
-  std::uint64_t size = 0;
-  Digest digest;
-};
+// What process_image_element carries. It says by type what it holds: the accessor of another
+// kind of element throws Errc::internal, so a stage cannot read a layer body from a config.
+// Everything it points to belongs to the caller and lives for the call only.
+class ElementData {
+ public:
+  static ElementData of_index(const IndexInfo& index) { return ElementData(&index); }
+  static ElementData of_manifest(const ImageManifest& manifest) { return ElementData(&manifest); }
+  static ElementData of_config(const std::string& config_bytes) { return ElementData(&config_bytes); }
+  // `body` is null when fetch_callback said no.
+  static ElementData of_layer(const LayerInfo& info, LayerBody* body) { return ElementData(Layer{&info, body}); }
 
-// What process_image_element carries; which member is set depends on the element type.
-struct ElementData {
-  const IndexInfo* index = nullptr;        // ElementType::index
-  const ImageManifest* manifest = nullptr; // ElementType::manifest
-  const std::string* config = nullptr;     // ElementType::config: the exact config bytes
-  const LayerInfo* layer = nullptr;        // ElementType::layer
-  LayerBody* body = nullptr;               // ElementType::layer; null when fetch_callback said no
-  const LayerPayload* payload = nullptr;   // ElementType::layer, after a delta filter
+  ElementType type() const { return static_cast<ElementType>(value_.index()); }
+  const IndexInfo& index() const { return *get<const IndexInfo*>(ElementType::index); }
+  const ImageManifest& manifest() const { return *get<const ImageManifest*>(ElementType::manifest); }
+  const std::string& config() const { return *get<const std::string*>(ElementType::config); }  // the exact bytes
+  const LayerInfo& layer() const { return *get<Layer>(ElementType::layer).info; }
+  LayerBody* body() const { return get<Layer>(ElementType::layer).body; }
+  void set_body(LayerBody* body) { std::get<Layer>(check(ElementType::layer)).body = body; }
+
+  // A copy with another layer and body, keeping what filters attached.
+  ElementData with_layer(const LayerInfo& info, LayerBody* body) const {
+    check(ElementType::layer);
+    ElementData copy = *this;
+    copy.value_ = Layer{&info, body};
+    return copy;
+  }
+
+  // What a filter attaches for the stages after it, found by its type (the delta filter attaches
+  // a delta/layer_payload.h LayerPayload). Null when nothing of that type was attached.
+  template <typename T>
+  const T* attachment() const {
+    for (const auto& [type, value] : attachments_)
+      if (type == std::type_index(typeid(T))) return static_cast<const T*>(value);
+    return nullptr;
+  }
+  template <typename T>
+  void attach(const T& value) {
+    attachments_.emplace_back(std::type_index(typeid(T)), &value);
+  }
+
+ private:
+  struct Layer {
+    const LayerInfo* info;
+    LayerBody* body;
+  };
+  // In ElementType's order, so that the variant's index is the type.
+  using Value = std::variant<const IndexInfo*, const ImageManifest*, const std::string*, Layer>;
+  explicit ElementData(Value value) : value_(value) {}
+  template <typename T>
+  const T& get(ElementType wanted) const {
+    return std::get<T>(check(wanted));
+  }
+  // Errc::internal naming both kinds when this element is not `wanted`.
+  const Value& check(ElementType wanted) const;
+  Value& check(ElementType wanted) { return const_cast<Value&>(std::as_const(*this).check(wanted)); }
+
+  Value value_;
+  std::vector<std::pair<std::type_index, const void*>> attachments_;
 };
 
 }  // namespace dd

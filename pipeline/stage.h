@@ -13,24 +13,40 @@
 
 namespace dd {
 
+// The contract between an input and the stages after it, for every method below:
+// - Thread: an input calls fetch_callback, process_image_element and finalize of the first stage
+//   on the one thread that called InputStore::run (finalize: the runner, on that thread, after
+//   run returns), and a filter calls the next stage on the thread it was called on. A stage may
+//   start threads of its own (the delta filter reads the bases on one) but calls no other stage
+//   from them. A body may be produced on another thread; it is read on the calling thread.
+// - Order: see each method. Nothing may be assumed beyond what is written there: inputs differ
+//   (a daemon input asks about every layer before it sends anything; an archive input asks about
+//   each layer just before it sends it, after the config).
+// - Cancellation: a run ends early only by an exception: a stage's own error, or
+//   throw_if_interrupted() (core/interruption.h) after a signal, which loops over blocks call.
+//   The exception leaves process_image_element; finalize is then never called, and each stage's
+//   destructor removes what it wrote. A stage never swallows an error of the stage it calls.
 class Stage {
  public:
   virtual ~Stage() = default;
 
-  // Does the rest of the pipeline want this blob's body? Called by the input before it opens a
-  // body: with the digest of an index's leaf manifest (BlobKind::manifest), and with the diff_id
-  // of each layer (BlobKind::layer). Questions about layers may come before the config is sent
-  // (the daemon input must decide what to keep while it reads one stream holding both), so an
-  // answer must not depend on having seen the config; the kind says what is asked about. A false
-  // answer means the body is never read. May be called more than once for one digest; the answer
-  // must not change. Filters answer for themselves or forward.
+  // Does the rest of the pipeline want this blob's body? Asked by the input before it opens a
+  // body: with the digest of an index's leaf manifest (BlobKind::manifest; after the index
+  // element, before the manifest element), and with the diff_id of each layer (BlobKind::layer;
+  // at any time before that layer's element, possibly before the manifest and the config). So
+  // an answer must not depend on the config or manifest having been seen; `kind` says what is
+  // asked about. False means the body is never read: the layer element comes with a null body.
+  // May be asked more than once for one digest; the answer must not change. Filters answer for
+  // themselves or forward.
   virtual bool fetch_callback(const Digest& digest, BlobKind kind) = 0;
 
   // Called once per element, in this order from an input: index (if the source has one), then
-  // for the chosen image: manifest, config, layers in order. A filter that rewrites layers may
-  // hold the config back and send it after the layers (with rootfs.diff_ids fixed), so stages must
-  // accept the config at any point before finalize(). `name` is the element's digest, or a short
-  // label where it has none. Bodies are valid only during the call.
+  // for the chosen image: manifest, config, layers in order (layer i before layer i+1). A filter
+  // that rewrites layers may hold the config back and send it after the layers (with
+  // rootfs.diff_ids fixed), so stages must accept the config at any point before finalize().
+  // `type` equals data.type(). `name` is the element's digest, or a short label where it has
+  // none. What `data` points to, bodies included, is valid only during the call; a layer body
+  // may be read during the call only, and at most once (element.h).
   virtual void process_image_element(ElementType type, const std::string& name, ElementData& data) = 0;
 
   // Called once, after the last element, only when everything succeeded. Outputs commit here

@@ -95,12 +95,10 @@ void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const Ru
     d.size = files.back()->size;
   }
 
-  ElementData md;
-  md.manifest = &manifest;
+  ElementData md = ElementData::of_manifest(manifest);
   sink.process_image_element(ElementType::manifest,
                              manifest.digest ? manifest.digest->str() : std::string("manifest"), md);
-  ElementData cd;
-  cd.config = &config;
+  ElementData cd = ElementData::of_config(config);
   sink.process_image_element(ElementType::config, manifest.config.digest.str(), cd);
 
   // Every wanted layer that is absent is named at once, before any layer body is read.
@@ -126,8 +124,7 @@ void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const Ru
       // Not wanted (checked above): the element says what the manifest says, with no body.
       info.stored.annotations[kAbsentBlobMark] = "true";
       info.source = info.stored;
-      ElementData ld;
-      ld.layer = &info;
+      ElementData ld = ElementData::of_layer(info, nullptr);
       log::verbose("layer {}/{} {}: absent from the source, not wanted", i + 1, files.size(), info.diff_id.short_str());
       sink.process_image_element(ElementType::layer, info.diff_id.str(), ld);
       continue;
@@ -139,17 +136,16 @@ void emit_image(const FileTree& tree, ImageLocation image, Stage& sink, const Ru
     info.source = info.stored;
     info.source_compression = info.compression;
 
-    ElementData ld;
-    ld.layer = &info;
+    ElementData ld = ElementData::of_layer(info, nullptr);
     std::unique_ptr<VerifiedLayerBody> body;
     std::unique_ptr<ByteStream> raw;
     if (exotic) raw = open_as_plain_tar(tree.open(file), info, ctx.limits);
     if (sink.fetch_callback(info.diff_id, BlobKind::layer)) {
       body = std::make_unique<VerifiedLayerBody>(raw ? std::move(raw) : tree.open(file), info, ctx.limits, ctx.progress);
-      ld.body = body.get();
+      ld.set_body(body.get());
     }
     log::verbose("layer {}/{} {} ({}, {} bytes){}", i + 1, files.size(), info.diff_id.short_str(),
-                 to_string(info.compression), file.size, ld.body ? "" : ": not wanted, skipped");
+                 to_string(info.compression), file.size, ld.body() ? "" : ": not wanted, skipped");
     sink.process_image_element(ElementType::layer, info.diff_id.str(), ld);
     if (body) body->drain_and_verify();
   }

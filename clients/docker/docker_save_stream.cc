@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/printable.h"
 #include "core/temp_file.h"
+#include "formats/archive/libarchive_bridge.h"
 #include "formats/archive/plain_tar_reader.h"
 
 namespace dd {
@@ -17,32 +18,15 @@ namespace {
 
 // libarchive pulls the stream from here; an exception from the stream is kept and rethrown once
 // the C call has returned, never thrown through libarchive's frames.
-struct StreamReader {
-  explicit StreamReader(ByteStream& stream) : in(stream) {}
-  ByteStream& in;
-  std::vector<char> block = std::vector<char>(1 << 20);
-  std::exception_ptr error;
-  static la_ssize_t read(archive*, void* self, const void** out) {
-    auto* r = static_cast<StreamReader*>(self);
-    try {
-      *out = r->block.data();
-      return static_cast<la_ssize_t>(r->in.read(r->block.data(), r->block.size()));
-    } catch (...) {
-      r->error = std::current_exception();
-      return -1;
-    }
-  }
-};
-
 class SaveStreamReader {
  public:
   SaveStreamReader(ByteStream& stream, const Digest& image_id, const std::function<bool(const Digest&)>& wanted,
                    std::size_t wanted_count, const RunContext& ctx, const std::string& what)
-      : reader_(stream), image_id_(image_id), wanted_(wanted), wanted_count_(wanted_count), ctx_(ctx), what_(what) {}
+      : stream_(stream), image_id_(image_id), wanted_(wanted), wanted_count_(wanted_count), ctx_(ctx), what_(what) {}
 
   SaveStreamContents read() {
     archive* a = tar_.a;
-    if (archive_read_open(a, &reader_, nullptr, &StreamReader::read, nullptr) != ARCHIVE_OK) damaged(a);
+    if (bridge_.open_reader(a, stream_, 1 << 20) != ARCHIVE_OK) damaged(a);
     const std::string config_hex = image_id_.hex();
     std::size_t members = 0;
     for (;;) {
@@ -118,12 +102,13 @@ class SaveStreamReader {
   }
 
   [[noreturn]] void damaged(archive* a) {
-    if (reader_.error) std::rethrow_exception(reader_.error);
+    bridge_.rethrow_if_failed();
     fail(Errc::bad_input, "{}: the daemon's save stream is damaged: {}", what_, archive_message(a));
   }
 
   PlainTarReader tar_;
-  StreamReader reader_;
+  ByteStream& stream_;
+  LibarchiveBridge bridge_;
   const Digest& image_id_;
   const std::function<bool(const Digest&)>& wanted_;
   std::size_t wanted_count_;

@@ -1,5 +1,5 @@
 // The "bsdiff" method: patches made by the bsdiff program, read in process (delta/bspatch.h).
-#include "delta/external_delta.h"
+#include "delta/methods/external_delta.h"
 #include "delta/methods/methods.h"
 #include "delta/methods/one_base_method.h"
 

@@ -1,5 +1,5 @@
 // The "xdelta3" method: VCDIFF made and read by the xdelta3 program (delta/external_delta.h).
-#include "delta/external_delta.h"
+#include "delta/methods/external_delta.h"
 #include "delta/methods/methods.h"
 #include "delta/methods/one_base_method.h"
 

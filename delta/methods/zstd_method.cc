@@ -3,7 +3,7 @@
 #include "core/progress.h"
 #include "delta/methods/methods.h"
 #include "delta/zstd/tar_delta.h"
-#include "fmt/format.h"
+#include <fmt/format.h>
 
 namespace dd {
 namespace {

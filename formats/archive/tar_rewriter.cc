@@ -9,40 +9,11 @@
 
 #include "core/error.h"
 #include "core/printable.h"
+#include "formats/archive/libarchive_bridge.h"
 #include "formats/archive/plain_tar_reader.h"
 
 namespace dd {
 namespace {
-
-// State shared with libarchive's C callbacks. Exceptions are caught at the boundary, kept, and
-// rethrown once the C call has returned.
-struct Bridge {
-  ByteStream* in = nullptr;
-  const ByteSink* out = nullptr;
-  std::vector<char> block = std::vector<char>(256 * 1024);
-  std::exception_ptr error;
-
-  static la_ssize_t read(struct archive*, void* self, const void** buffer) {
-    auto* b = static_cast<Bridge*>(self);
-    try {
-      *buffer = b->block.data();
-      return static_cast<la_ssize_t>(b->in->read(b->block.data(), b->block.size()));
-    } catch (...) {
-      b->error = std::current_exception();
-      return -1;
-    }
-  }
-  static la_ssize_t write(struct archive*, void* self, const void* buffer, size_t size) {
-    auto* b = static_cast<Bridge*>(self);
-    try {
-      (*b->out)(static_cast<const char*>(buffer), size);
-      return static_cast<la_ssize_t>(size);
-    } catch (...) {
-      b->error = std::current_exception();
-      return -1;
-    }
-  }
-};
 
 struct Archives {
   struct archive* reader = archive_read_new();
@@ -75,20 +46,18 @@ std::uint64_t hole_bytes(archive_entry* entry) {
 }  // namespace
 
 void rewrite_tar(ByteStream& in, const EntryEditor& edit, const ByteSink& out, const std::string& what) {
-  Bridge bridge;
-  bridge.in = &in;
-  bridge.out = &out;
+  LibarchiveBridge bridge;
   Archives a;
   auto check = [&](int rc, struct archive* which, const char* doing) {
-    if (bridge.error) std::rethrow_exception(bridge.error);
+    bridge.rethrow_if_failed();
     if (rc < ARCHIVE_WARN) fail(Errc::bad_input, "{}: {} failed: {}", what, doing, archive_message(which));
   };
   archive_read_support_format_tar(a.reader);
   archive_read_support_filter_none(a.reader);
-  check(archive_read_open(a.reader, &bridge, nullptr, &Bridge::read, nullptr), a.reader, "reading the tar");
+  check(bridge.open_reader(a.reader, in), a.reader, "reading the tar");
   archive_write_set_format_pax_restricted(a.writer);
   archive_write_set_bytes_in_last_block(a.writer, 1);  // no padding to 10 KiB: the tar ends where it ends
-  check(archive_write_open(a.writer, &bridge, nullptr, &Bridge::write, nullptr), a.writer, "writing the tar");
+  check(bridge.open_writer(a.writer, out), a.writer, "writing the tar");
 
   std::vector<char> data(kBlockSize);
   std::uint64_t holes = 0;

@@ -44,7 +44,7 @@ TarWriter::TarWriter(const std::string& path) : path_(path), archive_(archive_wr
 }
 
 TarWriter::TarWriter(const std::string& name, Sink sink)
-    : path_(name), archive_(archive_write_new()), sink_(std::move(sink)) {
+    : path_(name), archive_(archive_write_new()) {
   if (archive_ == nullptr) fail(Errc::internal, "out of memory creating tar writer for {}", path_);
   try {
     if (archive_write_set_format_pax_restricted(archive_) != ARCHIVE_OK) fail_archive("choosing the tar format");
@@ -52,7 +52,7 @@ TarWriter::TarWriter(const std::string& name, Sink sink)
     // block: 1, so the end is not padded beyond the two zero records.
     archive_write_set_bytes_per_block(archive_, 1 << 16);
     archive_write_set_bytes_in_last_block(archive_, 1);
-    if (archive_write_open2(archive_, this, nullptr, &TarWriter::write_to_sink, nullptr, nullptr) != ARCHIVE_OK)
+    if (bridge_.open_writer(archive_, std::move(sink)) != ARCHIVE_OK)
       fail_archive("opening");
   } catch (...) {
     free_unopened();
@@ -65,19 +65,6 @@ void TarWriter::free_unopened() noexcept {
   archive_ = nullptr;
 }
 
-ssize_t TarWriter::write_to_sink(::archive* a, void* self, const void* data, std::size_t size) {
-  auto* writer = static_cast<TarWriter*>(self);
-  // Exceptions must not cross libarchive's C frames: keep it for fail_archive.
-  try {
-    writer->sink_(static_cast<const char*>(data), size);
-    return static_cast<ssize_t>(size);
-  } catch (...) {
-    writer->sink_error_ = std::current_exception();
-    archive_set_error(a, EIO, "the destination stopped taking data");
-    return -1;
-  }
-}
-
 TarWriter::~TarWriter() {
   // Abandoned (an error mid-way): mark the archive failed first, or closing would pad the
   // unfinished entry with zeros up to its declared size, however absurd that size is.
@@ -88,7 +75,7 @@ TarWriter::~TarWriter() {
 }
 
 void TarWriter::fail_archive(const std::string& doing) const {
-  if (sink_error_) std::rethrow_exception(sink_error_);
+  bridge_.rethrow_if_failed();
   const char* message = archive_ != nullptr ? archive_error_string(archive_) : nullptr;
   fail(Errc::io, "{}: {}: {}", path_, doing, message != nullptr ? message : "libarchive failed");
 }
@@ -156,7 +143,7 @@ void TarWriter::close() {
     const std::string message = archive_error_string(archive_) ? archive_error_string(archive_) : "libarchive failed";
     archive_write_free(archive_);
     archive_ = nullptr;
-    if (sink_error_) std::rethrow_exception(sink_error_);
+    bridge_.rethrow_if_failed();
     fail(Errc::io, "{}: closing: {}", path_, message);
   }
   archive_write_free(archive_);

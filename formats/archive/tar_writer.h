@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "core/byte_stream.h"
+#include "formats/archive/libarchive_bridge.h"
 
 struct archive;
 struct archive_entry;
@@ -45,13 +46,11 @@ class TarWriter {
   void finish_entry(const std::string& name);
   [[noreturn]] void fail_archive(const std::string& doing) const;
   void free_unopened() noexcept;
-  static ssize_t write_to_sink(::archive*, void* self, const void* data, std::size_t size);
 
   std::string path_;
   ::archive* archive_ = nullptr;
   std::vector<char> buffer_;
-  Sink sink_;
-  std::exception_ptr sink_error_;  // what sink_ threw, for fail_archive
+  LibarchiveBridge bridge_;  // when writing to a sink
 };
 
 }  // namespace dd

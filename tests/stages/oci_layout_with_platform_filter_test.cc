@@ -45,13 +45,13 @@ class Recorder : public OutputStore {
   explicit Recorder(bool want_layers = true) : want_layers_(want_layers) {}
   bool fetch_callback(const Digest&, BlobKind kind) override { return want_layers_ || kind == BlobKind::manifest; }
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
-    if (type == ElementType::index) platforms = data.index->entries.size();
+    if (type == ElementType::index) platforms = data.index().entries.size();
     if (type == ElementType::config) {
-      config = *data.config;
+      config = data.config();
     }
     if (type == ElementType::layer) {
-      absent.push_back(data.layer->source.annotations.count(kAbsentBlobMark) > 0);
-      if (data.body) drain(data.body->stored());
+      absent.push_back(data.layer().source.annotations.count(kAbsentBlobMark) > 0);
+      if (data.body()) drain(data.body()->stored());
     }
   }
   void finalize() override {}

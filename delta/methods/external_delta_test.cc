@@ -1,4 +1,4 @@
-#include "delta/external_delta.h"
+#include "delta/methods/external_delta.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/subprocess.h"
-#include "delta/vcdiff_check.h"
+#include "delta/methods/vcdiff_check.h"
 #include "tests/support/random_bytes.h"
 #include "tests/support/temp_dir.h"
 

@@ -1,4 +1,4 @@
-#include "delta/vcdiff_check.h"
+#include "delta/methods/vcdiff_check.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "delta/bspatch.h"
+#include "delta/methods/bspatch.h"
 
 #include <bzlib.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "core/subprocess.h"
-#include "delta/external_delta.h"
+#include "delta/methods/external_delta.h"
 #include "tests/support/random_bytes.h"
 #include "tests/support/temp_dir.h"
 

@@ -1,4 +1,4 @@
-#include "delta/bspatch.h"
+#include "delta/methods/bspatch.h"
 
 #include <bzlib.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "delta/external_delta.h"
+#include "delta/methods/external_delta.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,8 +8,8 @@
 #include "core/error.h"
 #include "core/subprocess.h"
 #include "core/temp_file.h"
-#include "delta/bspatch.h"
-#include "delta/vcdiff_check.h"
+#include "delta/methods/bspatch.h"
+#include "delta/methods/vcdiff_check.h"
 
 namespace dd {
 namespace {

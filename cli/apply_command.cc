@@ -1,0 +1,165 @@
+// apply (and delta-to-archive, delta-to-oci, delta-to-docker): rebuilds the image in a delta
+// package from the bases it builds on.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <set>
+
+#include "cli/builtin_stages.h"
+#include "cli/cli_state.h"
+#include "core/error.h"
+#include "core/printable.h"
+#include "core/progress.h"
+#include "delta/delta_method.h"
+#include "delta/delta_package.h"
+#include "delta/receiver.h"
+#include "formats/image/image_reference.h"
+#include "inputs/archive_input.h"
+#include "pipeline/runner.h"
+
+namespace dd::cli {
+namespace {
+
+struct ApplyArgs {
+  std::string package;
+  std::string destination;
+  PipelineFlags flags;
+  bool dry_run = false;
+};
+
+// Where a bare DEST goes: a type it names, the command's own type, or (as the old `apply PACKAGE
+// IMAGE_NAME` did) an image name in the docker daemon.
+std::string destination_spec(const std::string& given, const char* destination_kind) {
+  if (given.empty()) {
+    if (destination_kind != nullptr && std::string(destination_kind) != "docker-daemon")
+      fail(Errc::usage, "give a DEST to write");
+    return "docker-daemon:";  // the package's own name
+  }
+  if (has_kind_prefix(given, Registry::Role::output)) return given;
+  if (destination_kind != nullptr) return std::string(destination_kind) + ":" + given;
+  if (given.ends_with(".tar") || given.find('/') == 0 || given.rfind("./", 0) == 0)
+    fail(Errc::usage, "destination '{}' looks like a file: write docker-archive:{} or oci-archive:{}", given, given, given);
+  return "docker-daemon:" + given;
+}
+
+// `apply` into the daemon with no --base: the package's base images are read from that daemon.
+// The names come from the package: each must be a reference docker would accept.
+void default_bases_from_daemon(PipelineFlags& flags, const std::string& destination, const PackageHeader* header) {
+  if (header == nullptr || !flags.bases.empty() || destination.rfind("docker-daemon:", 0) != 0) return;
+  std::set<std::string> names;
+  for (const auto& b : header->base_layers) {
+    if (b.image.empty()) continue;
+    const std::string name = parse_image_reference(b.image, "the package's base image name").familiar();
+    if (names.insert(name).second) flags.bases.push_back("docker-daemon:" + name);
+  }
+}
+
+// The name `apply` with no DEST tags the image with: the package's first repo tag, validated.
+std::string package_tag(const PackageHeader& h) {
+  if (h.repo_tags.empty()) return {};
+  const ImageReference ref = parse_image_reference(h.repo_tags.front(), "the package's tag");
+  if (!ref.digest.empty()) fail(Errc::bad_input, "the package's tag '{}' is a digest, not NAME:TAG", printable(ref.familiar()));
+  return ref.familiar_name() + ":" + ref.tag_or_latest();
+}
+
+// Says which base layers are present and what would be rebuilt; loads and writes nothing.
+int dry_run_apply(const PackageHeader& h, RunContext& ctx, const GlobalFlags& global, const std::string& destination,
+                  const PipelineFlags& flags) {
+  std::vector<std::string> found, missing;
+  for (const auto& b : h.base_layers) {
+    const bool have = ctx.receiver && ctx.receiver->image_with_layer(b.diff_id).has_value();
+    (have ? found : missing).push_back(b.diff_id.str() + "  " + printable(b.image));
+  }
+  // Which names the run would touch: the daemon tag it sets, the images it reads bases from.
+  std::vector<std::string> tags, reads;
+  if (destination.rfind("docker-daemon:", 0) == 0) {
+    const std::string name = destination.substr(14);
+    const std::string tag = name.empty() ? package_tag(h) : name;
+    if (!tag.empty()) tags.push_back(printable(tag));
+  }
+  for (const auto& b : flags.bases) reads.push_back(printable(b));
+  std::uint64_t rebuilt = 0, payloads = 0;
+  for (const auto& l : h.layers)
+    if (l.shipping != Shipping::reused) {
+      rebuilt += l.size.value_or(0);
+      payloads += l.payload_size;
+    }
+  if (global.json) {
+    std::cout << nlohmann::json{{"image_id", h.config_digest.str()}, {"base_layers_found", found},
+                                {"base_layers_missing", missing}, {"rebuilt_bytes", rebuilt}, {"payload_bytes", payloads},
+                                {"tags", tags}, {"reads_bases", reads}}
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+  } else {
+    std::cout << fmt::format("image {}: {} of {} base layers found\n", h.config_digest.str(), found.size(), h.base_layers.size());
+    for (const auto& t : tags) std::cout << "  would tag    " << t << "\n";
+    for (const auto& r : reads) std::cout << "  reads bases  " << r << "\n";
+    for (const auto& f : found) std::cout << "  found    " << f << "\n";
+    for (const auto& m : missing) std::cout << "  MISSING  " << m << "\n";
+    std::cout << fmt::format("would rebuild {} from {} of payloads; nothing loaded or written\n", human_bytes(rebuilt),
+                             human_bytes(payloads));
+  }
+  return missing.empty() ? 0 : 1;
+}
+
+int run_apply(const ApplyArgs& given, const char* destination_kind, const GlobalFlags& global) {
+  ApplyArgs args = given;
+  // The header is read up front (not from a pipe) to name the bases a daemon holds.
+  std::optional<PackageHeader> header;
+  if (args.package != "-") header = read_package_file_header(args.package);
+  const std::string destination = destination_spec(args.destination, destination_kind);
+  if (header && destination == "docker-daemon:") package_tag(*header);  // refused here, before anything is read
+  default_bases_from_daemon(args.flags, destination, header ? &*header : nullptr);
+  Progress progress(false);
+  RunContext ctx = make_context(args.flags, global, progress);
+  if (args.dry_run) {
+    if (!header) fail(Errc::usage, "--dry-run needs the package as a file, not '-'");
+    return dry_run_apply(*header, ctx, global, destination, args.flags);
+  }
+  PipelineSpec spec;
+  spec.source = {"delta", args.package, {}};
+  spec.destination = parse_stage_spec(destination);
+  set_destination_options(spec.destination, args.flags);
+  for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
+  const nlohmann::json result = run_pipeline(builtin_registry(), spec, ctx);
+  if (global.json) std::cout << result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  else if (!global.quiet)
+    std::cout << fmt::format("wrote {}: image {}, {} layers, {}\n", result.value("destination", spec.destination.text()),
+                             result.value("image_id", "?"), result.value("layers", 0),
+                             human_bytes(result.value("bytes", std::uint64_t{0})));
+  return 0;
+}
+
+void add_apply(CLI::App& app, CliState& state, const char* name, const char* summary, const char* destination_kind) {
+  auto args = std::make_shared<ApplyArgs>();
+  CLI::App* cmd = app.add_subcommand(name, summary);
+  cmd->add_option("PACKAGE", args->package, "the package file ('-' reads standard input)")->required();
+  cmd->add_option("DEST", args->destination,
+                  "where the rebuilt image goes: docker-archive:PATH[:REF], oci:DIR[:REF], ..., or an image NAME[:TAG] "
+                  "for the docker daemon (default: the daemon, with the package's own name)");
+  add_pipeline_flags(*cmd, args->flags, true);
+  cmd->add_flag("-d,--dry-run", args->dry_run, "say which base layers are there and what would be rebuilt; load nothing");
+  cmd->footer(
+      "Examples:\n"
+      "  docker_delta apply --base app-v1.tar update.ddelta docker-archive:app-v2.tar:app:v2\n"
+      "  docker_delta delta-to-oci --base oci:app.d:v1 update.ddelta app-v2.d\n"
+      "  cat update.ddelta | docker_delta apply --base app-v1.tar - oci-archive:app-v2.tar\n"
+      "  docker_delta apply update.ddelta                 # into the docker daemon; bases from it too\n"
+      "  docker_delta delta-to-docker update.ddelta app:v2 --dry-run");
+  cmd->callback([&state, args, destination_kind] {
+    state.action = [&state, args, destination_kind] { return run_apply(*args, destination_kind, state.global); };
+  });
+}
+
+}  // namespace
+
+void add_apply_commands(CLI::App& app, CliState& state) {
+  add_apply(app, state, "apply", "Rebuild the image in a delta package, with the --base image it builds on", nullptr);
+  add_apply(app, state, "delta-to-archive", "apply, writing a docker-loadable archive", "docker-archive");
+  add_apply(app, state, "delta-to-oci", "apply, writing an OCI layout directory", "oci");
+  add_apply(app, state, "delta-to-docker", "apply into the docker daemon, tagged NAME:TAG (default: the package's name)",
+            "docker-daemon");
+}
+
+}  // namespace dd::cli
