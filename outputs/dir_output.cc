@@ -14,11 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/durable_file.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "formats/compression/compression.h"
 #include "stores/atomic_destination.h"
+#include "stores/blob_directory.h"
 #include "stores/layer_writer.h"
 
 namespace dd {
@@ -26,14 +28,6 @@ namespace {
 
 // containers/image's directory/directory_dest.go writes exactly this.
 constexpr char kDirVersion[] = "Directory Transport Version: 1.1\n";
-
-// Flushes a file or directory to disk, so that after the rename a power cut cannot leave a
-// correctly named but empty file (containerd's content writer does the same).
-void sync_path(const std::string& path, bool directory) {
-  UniqueFd fd(::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC));
-  if (!fd) fail_errno(fmt::format("opening {} to sync it", path));
-  if (::fsync(fd.get()) != 0) fail_errno(fmt::format("syncing {}", path));
-}
 
 std::string parent_of(const std::string& path) {
   std::string parent = std::filesystem::path(path).parent_path().string();
@@ -52,6 +46,7 @@ class DirOutput : public OutputStore {
     if (spec.argument.empty()) fail(Errc::usage, "dir needs a directory: dir:PATH");
     destination_ = std::make_unique<AtomicDestination>(spec.argument, OutputContent::directory_transport, ctx.force);
     root_ = destination_->temp_path();
+    blobs_ = std::make_unique<BlobDirectory>(root_);
   }
 
   bool fetch_callback(const Digest&, BlobKind) override { return true; }  // the directory holds every blob
@@ -72,14 +67,14 @@ class DirOutput : public OutputStore {
     const std::string manifest = manifest_bytes();
     write_file("manifest.json", manifest);
     write_file("version", kDirVersion);
-    sync_path(root_, true);
+    sync_path(root_);
     destination_->commit();
-    sync_path(parent_of(destination_->destination()), true);
+    sync_path(parent_of(destination_->destination()));
     result_ = {{"destination", spec_text_},
                {"image_id", config_->digest.str()},
                {"manifest_digest", Digest::sha256_of(manifest).str()},
                {"layers", layers_.size()},
-               {"bytes", blob_bytes_}};
+               {"bytes", blobs_->bytes()}};
   }
 
   nlohmann::json result() const override { return result_; }
@@ -89,10 +84,7 @@ class DirOutput : public OutputStore {
     if (config_) fail(Errc::internal, "{}: the image config arrived twice", spec_text_);
     const Digest digest = Digest::sha256_of(bytes);  // exact bytes: the image ID stays
     config_ = WrittenBlob{digest, bytes.size(), Compression::none};
-    if (blob_names_.insert(digest).second) {
-      write_file(digest.hex(), bytes);
-      blob_bytes_ += bytes.size();
-    }
+    if (blobs_->claim(digest, bytes.size())) write_file(digest.hex(), bytes);
   }
 
   void take_layer(const LayerInfo& info, LayerBody* body) {
@@ -103,32 +95,17 @@ class DirOutput : public OutputStore {
     const Compression wanted = target_compression_.value_or(info.compression);
     if (wanted != Compression::none && wanted != Compression::gzip && wanted != Compression::zstd)
       fail(Errc::unsupported, "dir output cannot hold {} layers", to_string(wanted));
-    const auto key = std::make_pair(info.diff_id, wanted);
-    auto known = written_layers_.find(key);
-    if (known == written_layers_.end()) {
-      // The digest is known only once written, so write under a temporary name first.
-      const std::string temp = fmt::format("{}/.layer-{}.tmp", root_, info.index);
-      const WrittenBlob blob = write_layer(*body, info, target_compression_, temp);
-      if (blob_names_.insert(blob.digest).second) {
-        sync_path(temp, false);
-        const std::string final_path = root_ + "/" + blob.digest.hex();
-        if (std::rename(temp.c_str(), final_path.c_str()) != 0) fail_errno(fmt::format("renaming {} to {}", temp, final_path));
-        blob_bytes_ += blob.size;
-      } else {
-        std::error_code ignored;  // the same bytes are already stored under that name
-        std::filesystem::remove(temp, ignored);
-      }
-      known = written_layers_.emplace(key, blob).first;
-    }
+    const WrittenBlob* known = blobs_->layer(info.diff_id, wanted);
+    if (known == nullptr) known = &blobs_->write_layer(*body, info, target_compression_);
     log::verbose("layer {}/{} {}: {} {} ({})", info.index + 1, info.count, info.diff_id.short_str(),
-                 to_string(known->second.compression), human_bytes(known->second.size), known->second.digest.short_str());
-    layers_.push_back(known->second);
+                 to_string(known->compression), human_bytes(known->size), known->digest.short_str());
+    layers_.push_back(*known);
   }
 
   void write_file(const std::string& name, std::string_view bytes) {
     const std::string path = root_ + "/" + name;
     write_bytes(bytes, path);
-    sync_path(path, false);
+    sync_path(path);
   }
 
   // The source's manifest bytes when every blob is unchanged (as skopeo copies it, so the
@@ -176,9 +153,7 @@ class DirOutput : public OutputStore {
   std::optional<WrittenBlob> config_;
   std::vector<WrittenBlob> layers_;  // in image order; a repeated layer appears again
   std::size_t expected_layers_ = 0;
-  std::map<std::pair<Digest, Compression>, WrittenBlob> written_layers_;
-  std::set<Digest> blob_names_;
-  std::uint64_t blob_bytes_ = 0;
+  std::unique_ptr<BlobDirectory> blobs_;  // in root_
   nlohmann::json result_;
 };
 

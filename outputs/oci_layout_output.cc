@@ -18,6 +18,7 @@
 #include "formats/archive/tar_writer.h"
 #include "formats/compression/compression.h"
 #include "stores/atomic_destination.h"
+#include "stores/blob_directory.h"
 #include "stores/layer_writer.h"
 
 namespace dd {
@@ -31,10 +32,6 @@ std::string_view oci_layer_media_type(Compression c) {
     default: break;
   }
   fail(Errc::unsupported, "an OCI layout cannot hold {} layers", to_string(c));
-}
-
-void rename_or_fail(const std::string& from, const std::string& to) {
-  if (std::rename(from.c_str(), to.c_str()) != 0) fail_errno(fmt::format("renaming {} to {}", from, to));
 }
 
 void create_directories_or_fail(const std::string& path) {
@@ -70,6 +67,7 @@ class OciLayoutOutput : public OutputStore {
     }
     blobs_dir_ = root_ + "/blobs/sha256";
     create_directories_or_fail(blobs_dir_);
+    blobs_ = std::make_unique<BlobDirectory>(blobs_dir_);
   }
 
   bool fetch_callback(const Digest&, BlobKind) override { return true; }  // a layout holds every blob
@@ -100,7 +98,7 @@ class OciLayoutOutput : public OutputStore {
                {"image_id", config_->digest.str()},
                {"manifest_digest", manifest.digest.str()},
                {"layers", layers_.size()},
-               {"bytes", blob_bytes_}};
+               {"bytes", blobs_->bytes()}};
   }
 
   nlohmann::json result() const override { return result_; }
@@ -122,47 +120,32 @@ class OciLayoutOutput : public OutputStore {
            as_archive_ ? "oci-archive" : "oci", info.index + 1, info.diff_id.str());
     expected_layers_ = info.count;
     const Compression wanted = target_compression_.value_or(info.compression);
-    const auto key = std::make_pair(info.diff_id, wanted);
-    auto known = written_layers_.find(key);
-    if (known == written_layers_.end() && tar_ && wanted == info.compression && info.stored.size &&
+    const WrittenBlob* known = blobs_->layer(info.diff_id, wanted);
+    if (known == nullptr && tar_ && wanted == info.compression && info.stored.size &&
         !info.stored.digest.empty() && info.stored.digest.algorithm() == "sha256") {
       // Copied unchanged into an archive: name and size are known, so the blob streams straight
       // into the tar, checked against its digest as it goes.
       const WrittenBlob blob{info.stored.digest, *info.stored.size, info.compression};
-      if (blob_names_.insert(blob.digest).second) {
-        tar_->add_file("blobs/sha256/" + blob.digest.hex(), blob.size, body->stored());
-        blob_bytes_ += blob.size;
-      }
-      known = written_layers_.emplace(key, blob).first;
+      if (blobs_->claim(blob.digest, blob.size)) tar_->add_file("blobs/sha256/" + blob.digest.hex(), blob.size, body->stored());
+      known = &blobs_->remember_layer(info.diff_id, wanted, blob);
     }
-    if (known == written_layers_.end()) {
-      // The digest is known only once written, so write under a temporary name first.
-      const std::string temp = fmt::format("{}/.layer-{}.tmp", blobs_dir_, info.index);
-      const WrittenBlob blob = write_layer(*body, info, target_compression_, temp);
-      const std::string final_path = blob_path(blob.digest);
-      if (blob_names_.insert(blob.digest).second) {
-        rename_or_fail(temp, final_path);
-        blob_bytes_ += blob.size;
-        move_into_archive(blob.digest);
-      } else {
-        std::error_code ignored;  // same bytes already stored under that name
-        std::filesystem::remove(temp, ignored);
-      }
-      known = written_layers_.emplace(key, blob).first;
+    if (known == nullptr) {
+      bool stored = false;
+      known = &blobs_->write_layer(*body, info, target_compression_, &stored);
+      if (stored) move_into_archive(known->digest);
     }
-    const WrittenBlob& blob = known->second;
+    const WrittenBlob& blob = *known;
     log::verbose("layer {}/{} {}: {} {} ({})", info.index + 1, info.count, info.diff_id.short_str(),
                  to_string(blob.compression), human_bytes(blob.size), blob.digest.short_str());
     layers_.push_back(blob);
   }
 
-  std::string blob_path(const Digest& digest) const { return blobs_dir_ + "/" + digest.hex(); }
+  std::string blob_path(const Digest& digest) const { return blobs_->path(digest); }
 
   WrittenBlob write_blob(std::string_view bytes) {
     const Digest digest = Digest::sha256_of(bytes);
-    if (!blob_names_.insert(digest).second) return {digest, bytes.size(), Compression::none};
+    if (!blobs_->claim(digest, bytes.size())) return {digest, bytes.size(), Compression::none};
     WrittenBlob blob = write_bytes(bytes, blob_path(digest));
-    blob_bytes_ += blob.size;
     move_into_archive(digest);
     return blob;
   }
@@ -226,9 +209,7 @@ class OciLayoutOutput : public OutputStore {
   std::optional<WrittenBlob> config_;
   std::vector<WrittenBlob> layers_;  // in image order; a repeated layer appears again
   std::size_t expected_layers_ = 0;
-  std::map<std::pair<Digest, Compression>, WrittenBlob> written_layers_;
-  std::set<Digest> blob_names_;
-  std::uint64_t blob_bytes_ = 0;
+  std::unique_ptr<BlobDirectory> blobs_;  // in blobs_dir_
   nlohmann::json result_;
 };
 
