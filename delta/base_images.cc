@@ -37,19 +37,11 @@ class BaseCollector : public OutputStore {
     if (data.body() == nullptr || spooled_->count(info.diff_id)) return;
     // A layer stored uncompressed in a file (a docker archive) is used where it lies, once its
     // bytes have been read and checked; anything else is decompressed into a temporary file.
-    if (auto slice = data.body()->plain_file()) {
-      data.body()->drain_and_verify();
-      log::verbose("base {}: layer {} used in place", source_, info.diff_id.short_str());
-      spooled_->emplace(info.diff_id, DeltaLayerFile{info.diff_id, slice->file, slice->size, nullptr, slice->offset});
-      return;
-    }
-    auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_.temp_dir));
-    const std::uint64_t size = copy_stream(data.body()->uncompressed(), [&](const char* p, std::size_t n) {
-      write_all(fd->get(), p, n, "temporary base layer");
-    });
-    data.body()->drain_and_verify();
-    log::verbose("base {}: holding layer {} ({} bytes) for deltas", source_, info.diff_id.short_str(), size);
-    spooled_->emplace(info.diff_id, DeltaLayerFile{info.diff_id, fd, size, nullptr, 0});
+    bool in_place = false;
+    const DeltaLayerFile held = hold_layer(*data.body(), info.diff_id, ctx_.temp_dir, &in_place);
+    if (in_place) log::verbose("base {}: layer {} used in place", source_, info.diff_id.short_str());
+    else log::verbose("base {}: holding layer {} ({} bytes) for deltas", source_, info.diff_id.short_str(), held.size);
+    spooled_->emplace(info.diff_id, held);
   }
   void finalize() override {}
   nlohmann::json result() const override { return {}; }

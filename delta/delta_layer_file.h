@@ -8,6 +8,7 @@
 #include "core/byte_stream.h"
 #include "core/digest.h"
 #include "formats/archive/layer_tar_index.h"
+#include "pipeline/element.h"
 
 namespace dd {
 
@@ -22,5 +23,11 @@ struct DeltaLayerFile {
   // Reads `length` bytes at `at` (relative to the layer); Errc::bad_input if the file is short.
   void read(std::uint64_t at, std::uint64_t length, char* out, const std::string& what) const;
 };
+
+// A layer body as a DeltaLayerFile, its bytes read and checked (drain_and_verify) first: a layer
+// stored uncompressed in a file (a docker archive, a daemon's spool) is used where it lies; any
+// other is decompressed into an unlinked temporary file in `temp_dir` (empty: $TMPDIR).
+// `in_place` (when given) says which.
+DeltaLayerFile hold_layer(LayerBody& body, const Digest& diff_id, const std::string& temp_dir, bool* in_place = nullptr);
 
 }  // namespace dd

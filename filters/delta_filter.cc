@@ -34,7 +34,8 @@ class DeltaFilter : public Filter {
       return;
     }
     LayerInfo info = data.layer();
-    DeltaLayerFile layer = spool(info, *data.body());
+    // A layer already held uncompressed in a file is checked and used where it lies.
+    DeltaLayerFile layer = hold_layer(*data.body(), info.diff_id, ctx_.temp_dir);
     LayerPayload payload = encode(info, layer);
     // The body passes on as plain tar from the file it now lies in, checked on the way in.
     info.compression = Compression::none;
@@ -49,21 +50,6 @@ class DeltaFilter : public Filter {
   }
 
  private:
-  DeltaLayerFile spool(const LayerInfo& info, LayerBody& body) {
-    // A layer already held uncompressed in a file (a docker archive, a daemon's spool) is
-    // checked and used where it lies.
-    if (auto slice = body.plain_file()) {
-      body.drain_and_verify();
-      return DeltaLayerFile{info.diff_id, slice->file, slice->size, nullptr, slice->offset};
-    }
-    auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_.temp_dir));
-    const std::uint64_t size = copy_stream(body.uncompressed(), [&](const char* p, std::size_t n) {
-      write_all(fd->get(), p, n, "temporary layer file");
-    });
-    body.drain_and_verify();
-    return DeltaLayerFile{info.diff_id, fd, size, nullptr};
-  }
-
   // Made at the first layer that needs one, so that the bases are read only then.
   DeltaEncoder& encoder() {
     if (!encoder_) {
