@@ -9,28 +9,12 @@
 #include "core/error.h"
 #include "core/temp_file.h"
 #include "formats/archive/tar_writer.h"
+#include "tests/support/layer_file.h"
 #include "tests/support/temp_dir.h"
 
 namespace dd {
 namespace {
 
-DeltaLayerFile make_layer(const TempDir& dir, const std::string& name,
-                          const std::vector<std::pair<std::string, std::string>>& files) {
-  const std::string path = dir.file(name);
-  {
-    TarWriter w(path);
-    for (const auto& [member, content] : files) {
-      MemoryStream body(content);
-      w.add_file(member, content.size(), body);
-    }
-    w.close();
-  }
-  auto fd = std::make_shared<UniqueFd>(open_for_reading(path));
-  const auto size = static_cast<std::uint64_t>(::lseek(fd->get(), 0, SEEK_END));
-  DeltaLayerFile f{Digest::sha256_of(name), fd, size, nullptr, 0};
-  f.index = std::make_shared<LayerTarIndex>(index_layer_tar(*fd, 0, size, Limits{}, name));
-  return f;
-}
 
 std::string text(std::size_t lines, int variant) {
   std::string s;
@@ -54,10 +38,10 @@ TEST(DeltaMethods, TheListNamesEachMethodOnceWithTheDefaultFirst) {
 TEST(DeltaMethods, EachRebuildsAChangedLayerExactlyFromWhatItsPayloadNames) {
   TempDir dir;
   const std::vector<DeltaLayerFile> bases{
-      make_layer(dir, "unrelated", {{"other/file", text(2000, 9)}}),
-      make_layer(dir, "old", {{"app/main.js", text(4000, 0)}, {"app/data", text(3000, 1)}}),
+      make_layer_file(dir, "unrelated", {{"other/file", text(2000, 9)}}),
+      make_layer_file(dir, "old", {{"app/main.js", text(4000, 0)}, {"app/data", text(3000, 1)}}),
   };
-  const DeltaLayerFile layer = make_layer(dir, "new", {{"app/main.js", text(4000, 3)}, {"app/data", text(3000, 1)}});
+  const DeltaLayerFile layer = make_layer_file(dir, "new", {{"app/main.js", text(4000, 3)}, {"app/data", text(3000, 1)}});
   std::string want(layer.size, '\0');
   layer.read(0, layer.size, want.data(), "new");
   for (const DeltaMethod* method : delta_methods()) {

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "formats/archive/tar_writer.h"
 #include "formats/compression/gzip_reproduction.h"
+#include "tests/support/layer_file.h"
 #include "tests/support/temp_dir.h"
 
 namespace dd {
@@ -25,25 +26,6 @@ std::string random_text(std::size_t n, unsigned seed) {
 }
 
 std::string gzip_9n(const std::string& raw) { return regzip(GzipRecipe::zlib_9, raw); }
-
-// Writes a tar of (name, content) pairs and opens it as a layer.
-DeltaLayerFile make_layer(const TempDir& dir, const std::string& name,
-                          const std::vector<std::pair<std::string, std::string>>& files) {
-  const std::string path = dir.file(name);
-  {
-    TarWriter w(path);
-    for (const auto& [member, content] : files) {
-      MemoryStream body(content);
-      w.add_file(member, content.size(), body);
-    }
-    w.close();
-  }
-  auto fd = std::make_shared<UniqueFd>(open_for_reading(path));
-  const auto size = static_cast<std::uint64_t>(::lseek(fd->get(), 0, SEEK_END));
-  DeltaLayerFile f{Digest::sha256_of(name), fd, size, nullptr, 0};
-  f.index = std::make_shared<LayerTarIndex>(index_layer_tar(*fd, 0, size, Limits{}, name));
-  return f;
-}
 
 std::string encode(TarDeltaEncoder& encoder, const DeltaLayerFile& layer, TarDeltaEncoder::Result* result = nullptr) {
   std::string payload;
@@ -71,10 +53,10 @@ class TarDeltaTest : public ::testing::Test {
   std::string big = random_text(3 << 20, 1);        // an unchanged file, moved to another path
   std::string doc = random_text(200 << 10, 2);      // a changed file at the same path
   std::string changelog = random_text(300 << 10, 3);
-  DeltaLayerFile old_layer = make_layer(dir, "old.tar", {{"usr/share/big", big},
+  DeltaLayerFile old_layer = make_layer_file(dir, "old.tar", {{"usr/share/big", big},
                                                          {"etc/doc.txt", doc},
                                                          {"usr/share/doc/changelog.gz", gzip_9n(changelog)}});
-  DeltaLayerFile new_layer = make_layer(dir, "new.tar", {{"etc/doc.txt", doc.substr(0, 1000) + "an edit" + doc.substr(1000)},
+  DeltaLayerFile new_layer = make_layer_file(dir, "new.tar", {{"etc/doc.txt", doc.substr(0, 1000) + "an edit" + doc.substr(1000)},
                                                          {"opt/moved/big", big},
                                                          {"usr/share/doc/changelog.gz", gzip_9n("new entry\n" + changelog)},
                                                          {"new.txt", "brand new"}});
@@ -256,7 +238,7 @@ TEST(TarDeltaBoundsTest, TheEncoderKeepsToTheGzipBounds) {
     old_files.push_back({"doc/" + std::to_string(i) + ".gz", gzip_9n(text)});
     new_files.push_back({"doc/" + std::to_string(i) + ".gz", gzip_9n(text + "changed\n")});
   }
-  const DeltaLayerFile old_layer = make_layer(dir, "old.tar", old_files), new_layer = make_layer(dir, "new.tar", new_files);
+  const DeltaLayerFile old_layer = make_layer_file(dir, "old.tar", old_files), new_layer = make_layer_file(dir, "new.tar", new_files);
   TarDeltaEncoder encoder({old_layer}, Limits{});
   TarDeltaEncoder::Result result;
   const std::string payload = encode(encoder, new_layer, &result);

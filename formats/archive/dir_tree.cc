@@ -30,16 +30,6 @@ TreeFile DirTree::find(std::string_view path) const {
   return TreeFile{real.string(), static_cast<std::uint64_t>(st.st_size), 0};
 }
 
-bool DirTree::contains(std::string_view path) const {
-  try {
-    find(path);
-    return true;
-  } catch (const Error& e) {
-    if (e.code() == Errc::not_found) return false;
-    throw;
-  }
-}
-
 // find() checked the path; opening it again must still give that regular file, not a link or
 // FIFO swapped in since (O_NONBLOCK: opening a FIFO must not hang before fstat can refuse it).
 std::unique_ptr<ByteStream> DirTree::open(const TreeFile& file) const {

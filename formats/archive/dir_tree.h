@@ -12,7 +12,6 @@ class DirTree : public FileTree {
  public:
   explicit DirTree(const std::string& root);
   TreeFile find(std::string_view path) const override;
-  bool contains(std::string_view path) const override;
   std::unique_ptr<ByteStream> open(const TreeFile& file) const override;
   std::string describe() const override { return "directory " + display_; }
 

@@ -6,6 +6,16 @@
 
 namespace dd {
 
+bool FileTree::contains(std::string_view path) const {
+  try {
+    find(path);
+    return true;
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return false;
+    throw;
+  }
+}
+
 std::string FileTree::peek(const TreeFile& file, std::size_t n) const {
   auto stream = open(file);
   std::string out(n, '\0');

@@ -24,7 +24,8 @@ class FileTree {
   // Resolves `path` to a regular file, following symlinks and hard links inside the tree.
   // Errc::bad_input for unsafe paths or links that leave the tree; Errc::not_found when missing.
   virtual TreeFile find(std::string_view path) const = 0;
-  virtual bool contains(std::string_view path) const = 0;
+  // find() succeeds; false when it fails with Errc::not_found (other errors are thrown).
+  bool contains(std::string_view path) const;
   virtual std::unique_ptr<ByteStream> open(const TreeFile& file) const = 0;
   // "archive old.tar" or "directory out.d", for messages.
   virtual std::string describe() const = 0;

@@ -180,16 +180,6 @@ TreeFile TarTree::find(std::string_view path) const {
   return resolve(normalize_member_path(path, describe()), 0);
 }
 
-bool TarTree::contains(std::string_view path) const {
-  try {
-    find(path);
-    return true;
-  } catch (const Error& e) {
-    if (e.code() == Errc::not_found) return false;
-    throw;
-  }
-}
-
 std::unique_ptr<ByteStream> TarTree::open(const TreeFile& file) const {
   return std::make_unique<FileRangeStream>(fd_, file.offset, file.size,
                                            fmt::format("{} member '{}'", path_, file.path));

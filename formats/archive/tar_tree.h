@@ -19,7 +19,6 @@ class TarTree : public FileTree {
   static std::unique_ptr<TarTree> open_archive(const std::string& path, const RunContext& ctx);
 
   TreeFile find(std::string_view path) const override;
-  bool contains(std::string_view path) const override;
   std::unique_ptr<ByteStream> open(const TreeFile& file) const override;
   std::string describe() const override { return "archive " + path_; }
   std::vector<std::string> member_names() const;

@@ -22,7 +22,6 @@ class MemoryTree : public FileTree {
     if (it == files_.end()) fail(Errc::not_found, "memory tree has no file '{}'", path);
     return TreeFile{it->first, it->second.size(), 0};
   }
-  bool contains(std::string_view path) const override { return files_.count(std::string(path)) > 0; }
   std::unique_ptr<ByteStream> open(const TreeFile& file) const override {
     return std::make_unique<MemoryStream>(files_.at(file.path));
   }
