@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/hashing_spool.h"
 #include "pipeline/element.h"
 #include "pipeline/run_context.h"
 
@@ -22,8 +23,7 @@ class SpooledLayer {
 
  private:
   const RunContext& ctx_;
-  std::shared_ptr<UniqueFd> fd_;
-  Hasher hasher_;
+  HashingSpool spool_;
 };
 
 }  // namespace dd

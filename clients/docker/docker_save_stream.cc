@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/hashing_spool.h"
 #include "core/log.h"
 #include "core/printable.h"
-#include "core/temp_file.h"
 #include "formats/archive/libarchive_bridge.h"
 #include "formats/archive/plain_tar_reader.h"
 
@@ -83,22 +83,18 @@ class SaveStreamReader {
   }
 
   void spool(archive* a) {
-    auto fd = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_.temp_dir));
-    Hasher h;
+    HashingSpool spool(ctx_.temp_dir);
     std::vector<char> buffer(1 << 20);
-    std::uint64_t size = 0;
     for (;;) {
       const la_ssize_t n = archive_read_data(a, buffer.data(), buffer.size());
       if (n < 0) damaged(a);
       if (n == 0) break;
-      h.update(buffer.data(), static_cast<std::size_t>(n));
-      write_all(fd->get(), buffer.data(), static_cast<std::size_t>(n), "temporary layer file");
-      size += static_cast<std::uint64_t>(n);
+      spool.write(buffer.data(), static_cast<std::size_t>(n));
     }
-    const Digest d = h.finish();
-    if (!want(d)) return;  // another layer, or one not wanted
-    log::verbose("{}: received layer {} ({} bytes)", what_, d.short_str(), size);
-    out_.layers.emplace(d, SavedLayer{fd, size});
+    const HashingSpool::Result spooled = spool.finish();
+    if (!want(spooled.digest)) return;  // another layer, or one not wanted
+    log::verbose("{}: received layer {} ({} bytes)", what_, spooled.digest.short_str(), spooled.size);
+    out_.layers.emplace(spooled.digest, SavedLayer{spooled.file, spooled.size});
   }
 
   [[noreturn]] void damaged(archive* a) {
