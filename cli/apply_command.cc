@@ -30,16 +30,19 @@ struct ApplyArgs {
 
 // Where a bare DEST goes: a type it names, the command's own type, or (as the old `apply PACKAGE
 // IMAGE_NAME` did) an image name in the docker daemon.
-std::string destination_spec(const std::string& given, const char* destination_kind) {
+std::string destination_spec(const std::string& given, const char* destination_kind, const PipelineFlags& flags) {
   if (given.empty()) {
     if (destination_kind != nullptr && std::string(destination_kind) != "docker-daemon")
       fail(Errc::usage, "give a DEST to write");
+    if (!flags.format.empty()) fail(Errc::usage, "--format {} needs a DEST to write", flags.format);
     return "docker-daemon:";  // the package's own name
   }
-  if (has_kind_prefix(given, Registry::Role::output)) return given;
-  if (destination_kind != nullptr) return std::string(destination_kind) + ":" + given;
-  if (given.ends_with(".tar") || given.find('/') == 0 || given.rfind("./", 0) == 0)
-    fail(Errc::usage, "destination '{}' looks like a file: write docker-archive:{} or oci-archive:{}", given, given, given);
+  if (destination_kind != nullptr && !has_kind_prefix(given, Registry::Role::output) && flags.format.empty())
+    return std::string(destination_kind) + ":" + given;
+  if (std::string d = destination_text(given, flags, nullptr); !d.empty()) return d;
+  if (given.find('/') == 0 || given.rfind("./", 0) == 0 || given.rfind("../", 0) == 0)
+    fail(Errc::usage, "destination '{}' looks like a path: end it in .tar for a docker-archive, or write oci:{} or "
+         "oci-archive:{} (or give --format)", given, given, given);
   return "docker-daemon:" + given;
 }
 
@@ -108,7 +111,7 @@ int run_apply(const ApplyArgs& given, const char* destination_kind, const Global
   // The header is read up front (not from a pipe) to name the bases a daemon holds.
   std::optional<PackageHeader> header;
   if (args.package != "-") header = read_package_file_header(args.package);
-  const std::string destination = destination_spec(args.destination, destination_kind);
+  const std::string destination = destination_spec(args.destination, destination_kind, args.flags);
   if (header && destination == "docker-daemon:") package_tag(*header);  // refused here, before anything is read
   default_bases_from_daemon(args.flags, destination, header ? &*header : nullptr);
   Progress progress(false);
@@ -136,8 +139,9 @@ void add_apply(CLI::App& app, CliState& state, const char* name, const char* sum
   CLI::App* cmd = app.add_subcommand(name, summary);
   cmd->add_option("PACKAGE", args->package, "the package file ('-' reads standard input)")->required();
   cmd->add_option("DEST", args->destination,
-                  "where the rebuilt image goes: docker-archive:PATH[:REF], oci:DIR[:REF], ..., or an image NAME[:TAG] "
-                  "for the docker daemon (default: the daemon, with the package's own name)");
+                  "where the rebuilt image goes: PATH.tar (a docker-archive), DIR (an OCI layout), docker-archive:PATH[:REF], "
+                  "oci:DIR[:REF], ..., or an image NAME[:TAG] for the docker daemon (default: the daemon, with the "
+                  "package's own name)");
   add_pipeline_flags(*cmd, args->flags, true);
   cmd->add_flag("-d,--dry-run", args->dry_run, "say which base layers are there and what would be rebuilt; load nothing");
   cmd->footer(

@@ -2,6 +2,7 @@
 
 #include "filters/dedupe_filter.h"
 #include "filters/delta_filter.h"
+#include "filters/exclude_filter.h"
 #include "filters/normalize_timestamps_filter.h"
 #include "filters/platform_filter.h"
 #include "inputs/archive_input.h"
@@ -15,6 +16,7 @@
 #include "outputs/docker_archive_output.h"
 #include "outputs/docker_daemon_output.h"
 #include "outputs/oci_layout_output.h"
+#include "outputs/search_output.h"
 
 namespace dd {
 
@@ -29,11 +31,13 @@ void register_builtin_stages(Registry& registry) {
   register_normalize_timestamps_filter(registry);
   register_dedupe_filter(registry);
   register_delta_filter(registry);
+  register_exclude_filter(registry);
   register_docker_archive_output(registry);
   register_oci_outputs(registry);
   register_delta_output(registry);
   register_dir_output(registry);
   register_docker_daemon_output(registry);
+  register_search_output(registry);
 }
 
 const Registry& builtin_registry() {

@@ -21,6 +21,7 @@ struct GlobalFlags {
   bool verbose = false;
   bool quiet = false;
   bool json = false;
+  std::string progress = "auto";  // --progress: auto (a bar on a terminal), bar, json or none
 };
 
 // Flags shared by every command that runs a pipeline.
@@ -34,6 +35,7 @@ struct PipelineFlags {
   std::vector<std::string> bases;        // --base: images the receiver has
   std::vector<std::string> inventories;  // --inventory: files listing what the receiver has
   std::string host;                      // --host: the docker daemon's socket
+  std::string format;                    // --format: the type a bare DEST is written as
 };
 
 struct CliState {
@@ -56,6 +58,11 @@ void set_destination_options(StageSpec& destination, const PipelineFlags& flags)
 // A source as a user names it: "KIND:ARG", a bare path of an archive (told apart by content), or
 // with `bare_kind` (e.g. "docker-daemon") the kind a bare name takes.
 StageSpec source_spec(const std::string& text, const char* bare_kind);
+
+// A DEST as a user names it: "KIND:ARG" as given; with --format, that type; a bare path ending in
+// ".tar" a docker-archive (what `docker save -o` writes); an existing directory, or a path ending
+// in '/', an OCI layout. Anything else: `otherwise` + ":" + text, or empty when `otherwise` is null.
+std::string destination_text(const std::string& text, const PipelineFlags& flags, const char* otherwise);
 
 // True when `text` starts with "KIND:" for a registered stage of that role.
 bool has_kind_prefix(const std::string& text, Registry::Role role);

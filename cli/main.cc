@@ -2,9 +2,12 @@
 // line on stderr and an exit status (0 ok, 1 failure, 2 usage).
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/cli_state.h"
+#include "cli/docker_plugin.h"
 #include "core/error.h"
 #include "core/interruption.h"
 #include "core/log.h"
@@ -44,16 +47,38 @@ std::string unknown_command_hint(const CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Started by docker as its `delta` command: docker's options applied, the rest parsed as ours.
+  std::optional<dd::cli::PluginCall> plugin;
+  try {
+    plugin = dd::cli::docker_plugin_call(argc, argv);
+  } catch (const dd::Error& e) {
+    return report(e.what(), kExitUsage);
+  }
+  if (plugin && plugin->metadata) {
+    std::fputs(dd::cli::docker_plugin_metadata().c_str(), stdout);
+    return 0;
+  }
+  std::vector<char*> plugin_argv;
+  if (plugin) {
+    for (auto& a : plugin->args) plugin_argv.push_back(a.data());
+    argc = static_cast<int>(plugin_argv.size());
+    argv = plugin_argv.data();
+  }
+
   dd::cli::CliState state;
   CLI::App app{"docker_delta: ship container images as small delta packages against what the receiver has, and "
                "move them between formats, as streams of verified blobs"};
-  app.name("docker_delta");
+  app.name(plugin ? "docker delta" : "docker_delta");
   app.set_version_flag("--version", std::string("docker_delta ") + DOCKER_DELTA_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
   app.add_flag("-v,--verbose", state.global.verbose, "say what happens to each layer");
   app.add_flag("-q,--quiet", state.global.quiet, "print nothing but errors");
   app.add_flag("--json", state.global.json, "print results as JSON on stdout");
+  app.add_option("--progress", state.global.progress,
+                 "progress on stderr: auto (a line redrawn on a terminal, else none), bar, none, or json (one "
+                 "object a line: event, layer, layers, bytes, total, all_bytes, rate)")
+      ->check(CLI::IsMember({"auto", "bar", "json", "none"}));
   app.footer(
       "Examples:\n"
       "  docker_delta create --base app-v1.tar app-v2.tar update.ddelta\n"

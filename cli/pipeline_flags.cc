@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "cli/builtin_stages.h"
 #include "core/error.h"
@@ -30,7 +31,24 @@ void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output)
                  "into a docker daemon: all, or only the missing ones (the daemon's shared layers are left out), "
                  "or auto: missing where the daemon is known to accept it (default)")
       ->check(CLI::IsMember({"auto", "all", "missing"}));
+  cmd.add_option("--format", flags.format,
+                 "the type a DEST without one is written as: docker-archive, oci, oci-archive or dir "
+                 "(default: docker-archive for PATH.tar, oci for a directory)")
+      ->check(CLI::IsMember({"docker-archive", "oci", "oci-archive", "dir"}));
   cmd.add_flag("-f,--force", flags.force, "replace an existing destination");
+}
+
+std::string destination_text(const std::string& text, const PipelineFlags& flags, const char* otherwise) {
+  if (has_kind_prefix(text, Registry::Role::output)) {
+    if (!flags.format.empty())
+      fail(Errc::usage, "--format {} and the destination's own type ({}) disagree: give one", flags.format, text);
+    return text;
+  }
+  if (!flags.format.empty()) return flags.format + ":" + text;
+  if (text.ends_with(".tar")) return "docker-archive:" + text;
+  std::error_code ec;
+  if (text.ends_with("/") || std::filesystem::is_directory(text, ec)) return "oci:" + text;
+  return otherwise != nullptr ? std::string(otherwise) + ":" + text : std::string();
 }
 
 void set_destination_options(StageSpec& destination, const PipelineFlags& flags) {
@@ -103,7 +121,11 @@ RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, P
   if (!flags.platform.empty()) ctx.platform = Platform::parse(flags.platform);
   ctx.limits.expansion.ratio = flags.max_expansion;
   bound_expansion_by_free_space(ctx.limits.expansion);
-  progress = Progress(Progress::stderr_is_terminal() && !global.quiet && !global.json);
+  Progress::Mode mode = Progress::Mode::off;
+  if (global.progress == "json") mode = Progress::Mode::json;
+  else if (global.progress == "bar" || (global.progress == "auto" && Progress::stderr_is_terminal() && !global.quiet && !global.json))
+    mode = Progress::Mode::bar;
+  progress = Progress(mode);
   ctx.progress = &progress;
   ctx.docker_host = flags.host;
   attach_receiver(ctx, flags);

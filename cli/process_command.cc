@@ -50,13 +50,16 @@ int run_process(const ProcessArgs& args, const char* source_kind, const char* de
     source = std::string(source_kind) + ":" + source;
   spec.source = parse_stage_spec(qualify_source(source, registry));
 
-  std::string destination = args.destination;
-  if (!has_kind_prefix(destination, Registry::Role::output)) {
-    if (destination_kind != nullptr)
-      destination = std::string(destination_kind) + ":" + destination;
-    else if (destination.find(':') == std::string::npos)
-      fail(Errc::usage, "destination '{}' needs a type, e.g. oci:{} or docker-archive:{}", destination, destination, destination);
-    // Otherwise it names an unknown type, which the registry reports with a suggestion.
+  // A preset's own type comes first for a bare DEST: archive-to-oci writes out.tar as a layout.
+  std::string destination =
+      destination_kind != nullptr && args.flags.format.empty() && !has_kind_prefix(args.destination, Registry::Role::output)
+          ? std::string(destination_kind) + ":" + args.destination
+          : destination_text(args.destination, args.flags, nullptr);
+  if (destination.empty()) {
+    if (args.destination.find(':') == std::string::npos)
+      fail(Errc::usage, "destination '{}' needs a type: end it in .tar for a docker-archive, or write oci:{} or "
+           "docker-archive:{} (or give --format)", args.destination, args.destination, args.destination);
+    destination = args.destination;  // it names an unknown type, which the registry reports with a suggestion
   }
   spec.destination = parse_stage_spec(destination);
   set_destination_options(spec.destination, args.flags);
@@ -66,13 +69,48 @@ int run_process(const ProcessArgs& args, const char* source_kind, const char* de
   RunContext ctx = make_context(args.flags, global, progress);
   const nlohmann::json result = run_pipeline(registry, spec, ctx);
   if (global.json) {
-    std::cout << result.dump(2) << "\n";
+    std::cout << result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else if (result.contains("matches")) {  // the search destination: what it found, not what it wrote
+    for (const auto& m : result["matches"])
+      std::cout << fmt::format("layer {:<3} {}  {:<9} {:>10}  {}\n", m["layer"].get<int>(),
+                               m["diff_id"].get<std::string>().substr(0, 19), m["type"].get<std::string>(),
+                               m["size"].get<long long>(), m["path"].get<std::string>());
+    if (!global.quiet)
+      std::cerr << fmt::format("{} matching paths in {} layers\n", result["matches"].size(), result.value("layers", 0));
   } else if (!global.quiet) {
     std::cout << fmt::format("wrote {}: image {}, {} layers, {}\n", result.value("destination", spec.destination.text()),
                              result.value("image_id", "?"), result.value("layers", 0),
                              human_bytes(result.value("bytes", std::uint64_t{0})));
   }
   return 0;
+}
+
+struct SearchArgs {
+  ProcessArgs process;
+  std::vector<std::string> globs;
+};
+
+void add_search(CLI::App& app, CliState& state) {
+  auto args = std::make_shared<SearchArgs>();
+  CLI::App* cmd = app.add_subcommand("search", "Say which layer of an image holds the paths matching a GLOB; write nothing");
+  cmd->add_option("SOURCE", args->process.source, "what to read: an archive, an OCI directory, or a spec like docker-daemon:app:v2")
+      ->required();
+  cmd->add_option("GLOB", args->globs, "a shell glob: without '/' a name at any depth, with '/' a path from the root")
+      ->required();
+  add_pipeline_flags(*cmd, args->process.flags, false);
+  cmd->footer(
+      "Examples:\n"
+      "  docker_delta search app.tar '*.pyc' usr/share/doc\n"
+      "  docker_delta --json search docker-daemon:app:v2 'libssl*'\n"
+      "Lines: layer number, diff_id, type, size, path. The same as 'process SOURCE search:GLOB[,GLOB...]'.");
+  cmd->callback([&state, args] {
+    state.action = [&state, args] {
+      ProcessArgs p = args->process;
+      p.destination = "search:";
+      for (std::size_t i = 0; i < args->globs.size(); ++i) p.destination += (i ? "," : "") + args->globs[i];
+      return run_process(p, nullptr, nullptr, state.global);
+    };
+  });
 }
 
 void add_one(CLI::App& app, CliState& state, const char* name, const char* description, const char* source_kind,
@@ -99,6 +137,7 @@ void add_process_commands(CLI::App& app, CliState& state) {
           "  docker_delta process oci:multi.d oci-archive:arm.tar --platform linux/arm64\n"
           "  docker_delta process docker-archive:all.tar:web:1.2 docker-archive:web.tar --force\n"
           "Run 'docker_delta stages' for every SOURCE, DEST and --filter type.");
+  add_search(app, state);
   for (const auto& p : kPresets)
     add_one(app, state, p.name, p.summary, p.source_kind, p.destination_kind,
             "Same as 'process' with the types filled in; SOURCE and DEST may still carry their own type.");

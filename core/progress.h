@@ -1,5 +1,6 @@
-// Progress of long work on stderr: layer i/N, bytes, rate. Only when stderr is a terminal and
-// not --quiet; otherwise every call is a no-op.
+// Progress of long work on stderr: layer i/N, bytes, rate. As a line redrawn in place (a
+// terminal), as one JSON object per line (--progress=json, for scripts and GUIs), or not at all,
+// when every call is a no-op.
 #pragma once
 
 #include <chrono>
@@ -10,7 +11,9 @@ namespace dd {
 
 class Progress {
  public:
-  explicit Progress(bool enabled) : enabled_(enabled) {}
+  enum class Mode { off, bar, json };
+  explicit Progress(bool enabled) : mode_(enabled ? Mode::bar : Mode::off) {}
+  explicit Progress(Mode mode) : mode_(mode) {}
   static bool stderr_is_terminal();
 
   void start_layer(std::size_t index, std::size_t count, std::uint64_t size);
@@ -21,7 +24,8 @@ class Progress {
 
  private:
   void draw(bool force);
-  bool enabled_;
+  void emit_json(const char* event, double rate);
+  Mode mode_;
   std::size_t index_ = 0, count_ = 0;
   std::uint64_t layer_size_ = 0, layer_bytes_ = 0, total_bytes_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

@@ -12,6 +12,7 @@
 #include <limits>
 #include <variant>
 
+#include "clients/docker/docker_context.h"
 #include "core/error.h"
 #include "core/interruption.h"
 #include "core/printable.h"
@@ -184,6 +185,7 @@ unsigned read_response(Connection& c, Stream& s, const DockerEngine::Sink& sink,
 std::string DockerEngine::resolve_host(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("DOCKER_HOST"); env != nullptr && *env != '\0') return env;
+  if (auto context = docker_context_host()) return *context;
   return "unix:///var/run/docker.sock";
 }
 

@@ -19,7 +19,8 @@ namespace dd {
 class DockerEngine {
  public:
   using Sink = std::function<void(const char*, std::size_t)>;
-  // --host if given, else $DOCKER_HOST, else unix:///var/run/docker.sock.
+  // --host if given, else $DOCKER_HOST, else the docker CLI's current context
+  // (docker_context.h), else unix:///var/run/docker.sock.
   static std::string resolve_host(const std::string& flag);
   // Connects lazily; `host` is unix:///PATH or tcp://HOST:PORT.
   explicit DockerEngine(std::string host, Limits limits = {});

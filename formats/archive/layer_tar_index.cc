@@ -47,9 +47,17 @@ LayerTarIndex index_layer_tar(const UniqueFd& file, std::uint64_t offset, std::u
     m.regular = archive_entry_filetype(e) == AE_IFREG && archive_entry_hardlink(e) == nullptr &&
                 archive_entry_size_is_set(e) && archive_entry_sparse_count(e) == 0;
     m.size = m.regular ? static_cast<std::uint64_t>(archive_entry_size(e)) : 0;
+    if (const char* link = archive_entry_hardlink(e)) m.link_target = link;
     if (m.data_offset < m.header_offset || m.data_offset + m.size > size)
       fail(Errc::bad_input, "{} is truncated: member '{}' runs past the end", what, m.path);
-    next_header = m.data_offset + ((m.size + 511) / 512) * 512;
+    // Where the member really ends: past any data its type carries (a sparse map, a hard link
+    // with data), so that [header_offset, end_offset) is the whole member.
+    if (archive_read_data_skip(a) != ARCHIVE_OK)
+      fail(Errc::bad_input, "{} is truncated or damaged in member '{}': {}", what, m.path, archive_message(a));
+    m.end_offset = static_cast<std::uint64_t>(archive_filter_bytes(a, 0));
+    if (m.end_offset < m.data_offset + m.size || m.end_offset > size)
+      fail(Errc::bad_input, "{} is truncated: member '{}' runs past the end", what, m.path);
+    next_header = m.end_offset;
     index.members.push_back(std::move(m));
   }
   return index;

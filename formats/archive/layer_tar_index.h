@@ -16,7 +16,9 @@ struct LayerMember {
   std::uint64_t header_offset = 0; // first byte of the member's headers (pax headers included)
   std::uint64_t data_offset = 0;   // first byte of its data
   std::uint64_t size = 0;          // data bytes (0 for anything but regular files)
+  std::uint64_t end_offset = 0;    // one past its last byte (data and padding): the next member's header_offset
   bool regular = false;            // a regular file with data (not a hard link)
+  std::string link_target;         // a hard link's target, as written
   std::string_view basename() const {
     const auto slash = path.rfind('/');
     return slash == std::string::npos ? std::string_view(path) : std::string_view(path).substr(slash + 1);

@@ -76,7 +76,10 @@ void rewrite_tar(ByteStream& in, const EntryEditor& edit, const ByteSink& out, c
       fail(Errc::limit, "{}: sparse members ('{}') claim holes of more than {} bytes, which would be written out as zeros",
            what, member, kMaxHoleBytes);
     archive_entry_sparse_clear(entry);  // holes are read back as zeros and written out in full
-    edit(entry);
+    if (!edit(entry)) {
+      check(archive_read_data_skip(a.reader), a.reader, "skipping tar data");
+      continue;
+    }
     check(archive_write_header(a.writer, entry), a.writer, "writing a tar header");
     for (;;) {
       const la_ssize_t n = archive_read_data(a.reader, data.data(), data.size());

@@ -11,7 +11,8 @@ struct archive_entry;
 
 namespace dd {
 
-using EntryEditor = std::function<void(archive_entry*)>;
+// Edits an entry's header in place; returns false to leave the entry (and its data) out.
+using EntryEditor = std::function<bool(archive_entry*)>;
 
 // Reads the uncompressed tar `in`, calls `edit` on every entry header, writes pax tar to `out`.
 // `what` names the layer in errors.

@@ -25,7 +25,10 @@ std::string slurp(const std::string& path) {
 std::string rewrite(const std::string& tar) {
   MemoryStream in(tar);
   std::string out;
-  rewrite_tar(in, [](archive_entry* e) { archive_entry_set_mtime(e, 0, 0); },
+  rewrite_tar(in, [](archive_entry* e) {
+    archive_entry_set_mtime(e, 0, 0);
+    return true;
+  },
               [&](const char* p, std::size_t n) { out.append(p, n); }, "test layer");
   return out;
 }
