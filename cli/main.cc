@@ -44,6 +44,33 @@ std::string unknown_command_hint(const CLI::App& app, int argc, char** argv) {
                       : "unknown command '" + word + "': did you mean '" + best + "'?";
 }
 
+// CLI11 says an option was not expected; we say which one was meant, from the options of the
+// command given (and the global ones).
+std::string unknown_option_hint(const CLI::App& app, int argc, char** argv, const std::string& message) {
+  const CLI::App* command = &app;
+  std::string word;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (command == &app && arg[0] != '-') {
+      for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        if (sub->get_name() == arg) command = sub;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0 || arg == "--") continue;
+    const std::string name = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+    if (message.find(arg) == std::string::npos && message.find("--" + name) == std::string::npos) continue;
+    word = name;
+    break;
+  }
+  if (word.empty()) return "";
+  std::vector<std::string> names;
+  for (const CLI::App* a : {command, &app})
+    for (const auto* opt : a->get_options())
+      for (const auto& l : opt->get_lnames()) names.push_back(l);
+  const std::string best = dd::did_you_mean(word, names);
+  return best.empty() ? "" : "unknown option '--" + word + "': did you mean '--" + best + "'?";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,6 +133,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (const std::string hint = unknown_option_hint(app, argc, argv, e.what()); !hint.empty()) return report(hint, kExitUsage);
     return report(std::string(e.what()) + " (see docker_delta --help)", kExitUsage);
   }
 

@@ -100,17 +100,9 @@ void bound_expansion_by_free_space(ExpansionLimit& limit) {
 
 void attach_receiver(RunContext& ctx, const PipelineFlags& flags) {
   if (flags.bases.empty() && flags.inventories.empty()) return;
-  auto receiver = std::make_shared<Receiver>();
-  for (const auto& path : flags.inventories) {
-    const Inventory inventory = Inventory::load(path, ctx.limits);
-    for (const auto& image : inventory.images()) receiver->inventory.add_image(image);
-  }
-  if (!flags.bases.empty()) {
-    std::vector<StageSpec> specs;
-    for (const auto& b : flags.bases) specs.push_back(parse_stage_spec(qualify_source(b, builtin_registry())));
-    receiver->bases = std::make_unique<BaseImages>(std::move(specs), builtin_registry(), ctx);
-  }
-  ctx.receiver = std::move(receiver);
+  std::vector<StageSpec> specs;
+  for (const auto& b : flags.bases) specs.push_back(parse_stage_spec(qualify_source(b, builtin_registry())));
+  ctx.receiver = make_receiver(std::move(specs), flags.inventories, builtin_registry(), ctx);
 }
 
 }  // namespace

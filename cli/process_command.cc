@@ -20,19 +20,20 @@ struct Preset {
   const char* source_kind;       // how a bare SOURCE is read
   const char* destination_kind;  // how a bare DEST is written
   const char* summary;
+  const char* example;           // SOURCE DEST [options]
 };
 
 constexpr Preset kPresets[] = {
-    {"archive-to-oci", "archive", "oci", "archive (docker or OCI) to an OCI layout directory"},
-    {"archive-to-oci-archive", "archive", "oci-archive", "archive (docker or OCI) to an OCI archive"},
-    {"archive-to-archive", "archive", "docker-archive", "archive (docker or OCI) to a docker-loadable archive"},
-    {"oci-to-archive", "oci", "docker-archive", "OCI layout directory to a docker-loadable archive"},
-    {"oci-to-oci-archive", "oci", "oci-archive", "OCI layout directory to an OCI archive"},
-    {"oci-to-oci", "oci", "oci", "OCI layout directory to another (e.g. to recompress)"},
-    {"docker-to-archive", "docker-daemon", "docker-archive", "image in the docker daemon to a docker-loadable archive"},
-    {"docker-to-oci", "docker-daemon", "oci", "image in the docker daemon to an OCI layout directory"},
-    {"archive-to-docker", "archive", "docker-daemon", "archive (docker or OCI) into the docker daemon, tagged"},
-    {"oci-to-docker", "oci", "docker-daemon", "OCI layout directory into the docker daemon, tagged"},
+    {"archive-to-oci", "archive", "oci", "archive (docker or OCI) to an OCI layout directory", "app.tar app.d:v2"},
+    {"archive-to-oci-archive", "archive", "oci-archive", "archive (docker or OCI) to an OCI archive", "app.tar app-oci.tar --compress zstd"},
+    {"archive-to-archive", "archive", "docker-archive", "archive (docker or OCI) to a docker-loadable archive", "app.tar.zst app.tar"},
+    {"oci-to-archive", "oci", "docker-archive", "OCI layout directory to a docker-loadable archive", "app.d:v2 app.tar"},
+    {"oci-to-oci-archive", "oci", "oci-archive", "OCI layout directory to an OCI archive", "app.d:v2 app-oci.tar:v2"},
+    {"oci-to-oci", "oci", "oci", "OCI layout directory to another (e.g. to recompress)", "app.d:v2 app-zstd.d:v2 --compress zstd"},
+    {"docker-to-archive", "docker-daemon", "docker-archive", "image in the docker daemon to a docker-loadable archive", "app:v2 app.tar"},
+    {"docker-to-oci", "docker-daemon", "oci", "image in the docker daemon to an OCI layout directory", "app:v2 app.d:v2"},
+    {"archive-to-docker", "archive", "docker-daemon", "archive (docker or OCI) into the docker daemon, tagged", "app.tar app:v2"},
+    {"oci-to-docker", "oci", "docker-daemon", "OCI layout directory into the docker daemon, tagged", "app.d:v2 app:v2"},
 };
 
 struct ProcessArgs {
@@ -114,7 +115,7 @@ void add_search(CLI::App& app, CliState& state) {
 }
 
 void add_one(CLI::App& app, CliState& state, const char* name, const char* description, const char* source_kind,
-             const char* destination_kind, const char* example) {
+             const char* destination_kind, const std::string& example) {
   auto args = std::make_shared<ProcessArgs>();
   CLI::App* cmd = app.add_subcommand(name, description);
   cmd->add_option("SOURCE", args->source, "what to read: an archive, an OCI directory, or a spec like oci:DIR:REF")->required();
@@ -140,7 +141,9 @@ void add_process_commands(CLI::App& app, CliState& state) {
   add_search(app, state);
   for (const auto& p : kPresets)
     add_one(app, state, p.name, p.summary, p.source_kind, p.destination_kind,
-            "Same as 'process' with the types filled in; SOURCE and DEST may still carry their own type.");
+            fmt::format("Example:\n  docker_delta {} {}\nSame as 'process' with the types filled in; SOURCE and DEST may "
+                        "still carry their own type.",
+                        p.name, p.example));
 }
 
 }  // namespace dd::cli

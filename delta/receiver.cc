@@ -8,4 +8,15 @@ std::optional<std::string> Receiver::image_with_layer(const Digest& diff_id) {
   return std::nullopt;
 }
 
+std::shared_ptr<Receiver> make_receiver(std::vector<StageSpec> bases, const std::vector<std::string>& inventory_files,
+                                        const Registry& registry, const RunContext& ctx) {
+  auto receiver = std::make_shared<Receiver>();
+  for (const auto& path : inventory_files) {
+    const Inventory inventory = Inventory::load(path, ctx.limits);
+    for (const auto& image : inventory.images()) receiver->inventory.add_image(image);
+  }
+  if (!bases.empty()) receiver->bases = std::make_unique<BaseImages>(std::move(bases), registry, ctx);
+  return receiver;
+}
+
 }  // namespace dd

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "delta/base_images.h"
 #include "delta/inventory.h"
@@ -18,5 +19,11 @@ struct Receiver {
   // The image that holds `diff_id` on the receiving side, if any.
   std::optional<std::string> image_with_layer(const Digest& diff_id);
 };
+
+// What `create --base ... --inventory ...` gives the pipeline: the base images (read with
+// pipelines built from `registry`, which must outlive it) and the inventory files' images.
+// Set it as RunContext::receiver.
+std::shared_ptr<Receiver> make_receiver(std::vector<StageSpec> bases, const std::vector<std::string>& inventory_files,
+                                        const Registry& registry, const RunContext& ctx);
 
 }  // namespace dd

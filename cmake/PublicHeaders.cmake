@@ -1,0 +1,23 @@
+# The headers `cmake --install` puts under include/docker_delta/: the public API (the seeds) and
+# every project header they include, found by reading their #include lines, so the installed
+# set always compiles on its own.
+function(dd_header_closure out)
+  set(todo ${ARGN})
+  set(found "")
+  while(todo)
+    list(POP_FRONT todo header)
+    if(header IN_LIST found)
+      continue()
+    endif()
+    list(APPEND found ${header})
+    file(STRINGS ${PROJECT_SOURCE_DIR}/${header} lines REGEX "^#include \"")
+    foreach(line ${lines})
+      string(REGEX REPLACE "^#include \"([^\"]+)\".*" "\\1" included "${line}")
+      if(EXISTS ${PROJECT_SOURCE_DIR}/${included})
+        list(APPEND todo ${included})
+      endif()
+    endforeach()
+  endwhile()
+  list(SORT found)
+  set(${out} ${found} PARENT_SCOPE)
+endfunction()
