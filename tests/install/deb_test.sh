@@ -5,11 +5,11 @@
 # and purging it leaves none of its files behind.
 #   deb_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1 src=$2
+build=$(readlink -f "$1") src=$(readlink -f "$2")
 fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v debootstrap >/dev/null || fail "debootstrap is missing (bash scripts/install-deps.sh --test installs it)"
 
-cmake --build "$build" --target package >/dev/null
+cmake --build "$build" --target package >/dev/null 2>&1 || fail "cmake --build --target package failed"
 deb=$(ls "$build"/docker-delta_*_*.deb) dev=$(ls "$build"/docker-delta-dev_*_*.deb)
 depends=$(dpkg-deb -f "$deb" Depends)
 [[ $depends == *libarchive13* && $depends == *libzstd1* && $depends == *libc6* ]] || fail "Depends lacks the shared libraries: $depends"

@@ -4,7 +4,7 @@
 # the sample image; every installed header compiles on its own; nothing private is installed.
 #   library_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1 src=$2
+build=$(readlink -f "$1") src=$(readlink -f "$2")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
