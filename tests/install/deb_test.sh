@@ -27,6 +27,9 @@ if [[ ! -f $pristine/.done ]]; then
   rm -rf "$pristine"; mkdir -p "$pristine"
   mirror=$(sed -n 's/^URIs: *\(\S*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
   [[ -n $mirror ]] || mirror=$(awk '$1=="deb" && $3 ~ /^bookworm$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+  # apt's proxy, if it has one, is debootstrap's too.
+  proxy=$(apt-config dump 2>/dev/null | sed -n 's/^Acquire::http::Proxy "\(.*\)";$/\1/p' | head -1)
+  if [[ -n $proxy && -z ${http_proxy:-} ]]; then export http_proxy=$proxy; fi
   debootstrap --variant=minbase bookworm "$pristine" "${mirror:-http://deb.debian.org/debian}" >"$build/test-debian/debootstrap.log" 2>&1 \
     || fail "debootstrap failed: $(tail -3 "$build/test-debian/debootstrap.log")"
   touch "$pristine/.done"
