@@ -70,12 +70,18 @@ bool has_kind_prefix(const std::string& text, Registry::Role role);
 void add_process_commands(CLI::App& app, CliState& state);
 void add_inspect_command(CLI::App& app, CliState& state);
 void add_stages_command(CLI::App& app, CliState& state);
-// The header of the package file at `path` ("-": standard input).
-PackageHeader read_package_file_header(const std::string& path);
+// The header of the package at `path` ("-": standard input; a split package's parts are found and
+// checked first, and their paths put in `parts` when given).
+PackageHeader read_package_file_header(const std::string& path, std::vector<std::string>* parts = nullptr);
+// "unsigned", "signed by key ... (trusted: PATH)", ... as `info` reports it; never throws for a
+// bad signature (it says so).
+std::string signature_status(const PackageHeader& header, const std::vector<std::string>& trust_files);
 
 void add_create_commands(CLI::App& app, CliState& state);
 void add_apply_commands(CLI::App& app, CliState& state);
 void add_package_commands(CLI::App& app, CliState& state);  // info, list
+void add_verify_command(CLI::App& app, CliState& state);
+void add_keygen_command(CLI::App& app, CliState& state);
 void add_inventory_command(CLI::App& app, CliState& state);
 
 }  // namespace dd::cli

@@ -14,6 +14,9 @@
 #include "delta/delta_method.h"
 #include "delta/delta_package.h"
 #include "delta/receiver.h"
+#include "formats/archive/tar_tree.h"
+#include "formats/image/image_list.h"
+#include "formats/image/manifest_parser.h"
 #include "inputs/archive_input.h"
 #include "pipeline/runner.h"
 
@@ -21,8 +24,10 @@ namespace dd::cli {
 namespace {
 
 struct CreateArgs {
-  std::string image;
-  std::string package;
+  std::vector<std::string> positionals;  // NEW... PACKAGE
+  std::string images_from;               // --images-from FILE
+  std::string split;                     // --split SIZE
+  std::string sign;                      // --sign KEYFILE
   PipelineFlags flags;
   std::string method{delta_methods().front()->name()};
   std::string compression = "zstd";
@@ -32,31 +37,70 @@ struct CreateArgs {
   bool no_verify = false;
 };
 
+// The images to ship, as sources: the positionals but the last, then --images-from's, with
+// docker-archive:PATH:@all standing for every image of that archive.
+std::vector<StageSpec> image_sources(const CreateArgs& args, const char* source_kind, const RunContext& ctx) {
+  std::vector<std::string> texts(args.positionals.begin(), args.positionals.end() - 1);
+  if (!args.images_from.empty()) {
+    const ImageList list = read_image_list(args.images_from, ctx.limits);
+    for (const auto& image : list.images)
+      // A compose file names images by reference: where docker runs them.
+      texts.push_back(list.from_compose && !has_kind_prefix(image, Registry::Role::input) ? "docker-daemon:" + image : image);
+  }
+  if (texts.empty()) fail(Errc::usage, "give the images to ship: create NEW... PACKAGE (or --images-from FILE)");
+  std::vector<StageSpec> out;
+  for (const auto& text : texts) {
+    StageSpec spec = source_spec(text, source_kind);
+    const auto [path, ref] = split_path_and_ref(spec.argument);
+    if (spec.kind != "docker-archive" || ref != "@all") {
+      out.push_back(spec);
+      continue;
+    }
+    const auto tree = TarTree::open_archive(path, ctx);
+    if (!tree->contains("manifest.json")) fail(Errc::bad_input, "{} has no manifest.json: it is not a docker archive", path);
+    auto stream = tree->open(tree->find("manifest.json"));
+    const auto entries = parse_docker_save_manifest(read_capped(*stream, ctx.limits.max_json_bytes, "manifest.json"), ctx.limits);
+    for (std::size_t i = 0; i < entries.size(); ++i) out.push_back({spec.kind, path + ":@" + std::to_string(i), spec.options});
+  }
+  return out;
+}
+
 int run_create(const CreateArgs& args, const char* source_kind, const GlobalFlags& global) {
   Progress progress(false);
   RunContext ctx = make_context(args.flags, global, progress);
+  const std::string package = args.positionals.back();
+  const std::vector<StageSpec> sources = image_sources(args, source_kind, ctx);
   // Whole layers are compressed by the delta filter (to compare with a delta) and by the delta
   // output (layers no filter encoded): both take the same options.
   std::map<std::string, std::string> payload{{"compression", args.compression}};
   if (args.level) payload["compression-level"] = std::to_string(*args.level);
   else if (args.best) payload["compression-level"] = args.compression == "zstd" ? "19" : "9";
-
-  PipelineSpec spec;
-  spec.source = source_spec(args.image, source_kind);
-  for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
-  if (ctx.receiver) spec.filters.push_back({"dedupe", "", {}});
-  if (args.method != "layer" && ctx.receiver && ctx.receiver->bases) {
-    StageSpec delta{"delta", args.method, payload};
-    const int delta_level = args.level ? *args.level : args.best ? 19 : kDefaultDeltaLevel;
-    delta.options["level"] = std::to_string(std::clamp(delta_level, -7, 22));
-    spec.filters.push_back(delta);
-  } else if (args.method != "layer" && !global.quiet) {
+  const bool deltas = args.method != "layer" && ctx.receiver && ctx.receiver->bases;
+  if (args.method != "layer" && !deltas && !global.quiet)
     std::cerr << "docker_delta: no --base image: changed layers ship whole (give --base OLD for deltas)\n";
+  const bool many = sources.size() > 1;
+  if (many) ctx.multi_image = std::make_shared<MultiImageRun>();
+
+  nlohmann::json result;
+  for (const StageSpec& source : sources) {
+    PipelineSpec spec;
+    spec.source = source;
+    for (const auto& f : args.flags.filters) spec.filters.push_back(parse_stage_spec(f));
+    if (ctx.receiver) spec.filters.push_back({"dedupe", "", {}});
+    if (deltas) {
+      StageSpec delta{"delta", args.method, payload};
+      const int delta_level = args.level ? *args.level : args.best ? 19 : kDefaultDeltaLevel;
+      delta.options["level"] = std::to_string(std::clamp(delta_level, -7, 22));
+      spec.filters.push_back(delta);
+    }
+    spec.destination = {"delta", package, payload};
+    if (args.dry_run) spec.destination.options["dry-run"] = "1";
+    if (args.no_verify) spec.destination.options["no-verify"] = "1";
+    if (!args.split.empty()) spec.destination.options["split"] = args.split;
+    if (!args.sign.empty()) spec.destination.options["sign"] = args.sign;
+    result = run_pipeline(builtin_registry(), spec, ctx);
   }
-  spec.destination = {"delta", args.package, payload};
-  if (args.dry_run) spec.destination.options["dry-run"] = "1";
-  if (args.no_verify) spec.destination.options["no-verify"] = "1";
-  const nlohmann::json result = run_pipeline(builtin_registry(), spec, ctx);
+  if (many) result = ctx.multi_image->destination->commit();
 
   if (global.json) {
     std::cout << result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -64,33 +108,59 @@ int run_create(const CreateArgs& args, const char* source_kind, const GlobalFlag
   }
   if (global.quiet) return 0;
   std::map<std::string, int> counts;
-  for (const auto& l : result["layer_list"]) counts[l["ship"].get<std::string>()]++;
+  std::size_t layers = 0;
+  for (const auto& image : result["images"]) {
+    layers += image["layers"].get<std::size_t>();
+    for (const auto& l : image["layer_list"]) counts[l["ship"].get<std::string>()]++;
+  }
   const std::uint64_t bytes = result["bytes"].get<std::uint64_t>();
   std::string saving;
   if (result.contains("source_bytes") && result["source_bytes"].get<std::uint64_t>() > 0)
-    saving = fmt::format(", {:.1f}% of the image's {}", 100.0 * double(bytes) / double(result["source_bytes"].get<std::uint64_t>()),
-                         human_bytes(result["source_bytes"].get<std::uint64_t>()));
+    saving = fmt::format(", {:.1f}% of the {} {}", 100.0 * double(bytes) / double(result["source_bytes"].get<std::uint64_t>()),
+                         many ? "images'" : "image's", human_bytes(result["source_bytes"].get<std::uint64_t>()));
   if (args.dry_run) {
-    std::cout << fmt::format("would write {}: image {}\n", args.package, result["image_id"].get<std::string>());
-    std::size_t i = 0;
-    for (const auto& l : result["layer_list"]) {
-      std::string how = l["ship"].get<std::string>();
-      if (l.contains("method")) how += " (" + (l.contains("compression") ? l["compression"].get<std::string>() : l["method"].get<std::string>()) + ")";
-      std::cout << fmt::format("  layer {:>2}  {}  {:<14}  {:>10}\n", ++i, Digest::parse(l["diff_id"].get<std::string>()).short_str(), how,
-                               human_bytes(l["payload_bytes"].get<std::uint64_t>()));
+    std::cout << fmt::format("would write {}:\n", package);
+    for (const auto& image : result["images"]) {
+      std::cout << fmt::format("image {}\n", image["image_id"].get<std::string>());
+      std::size_t i = 0;
+      for (const auto& l : image["layer_list"]) {
+        std::string how = l["ship"].get<std::string>();
+        if (l.contains("method")) how += " (" + (l.contains("compression") ? l["compression"].get<std::string>() : l["method"].get<std::string>()) + ")";
+        std::cout << fmt::format("  layer {:>2}  {}  {:<14}  {:>10}\n", ++i, Digest::parse(l["diff_id"].get<std::string>()).short_str(), how,
+                                 human_bytes(l["payload_bytes"].get<std::uint64_t>()));
+      }
+    }
+  } else if (many) {
+    for (const auto& image : result["images"]) {
+      const std::string tag = image["repo_tags"].empty() ? std::string("(untagged)") : image["repo_tags"][0].get<std::string>();
+      std::cout << fmt::format("  {:<40} {}  {:>3} layers  {:>10}\n", printable(tag),
+                               Digest::parse(image["image_id"].get<std::string>()).short_str(), image["layers"].get<std::size_t>(),
+                               human_bytes(image["bytes"].get<std::uint64_t>()));
     }
   }
-  std::cout << fmt::format("{} {}: {} layers ({} reused, {} delta, {} whole), {}{}\n", args.dry_run ? "would be" : "wrote",
-                           args.package, result["layers"].get<std::size_t>(), counts["reused"], counts["delta"],
-                           counts["full"], human_bytes(bytes), saving);
+  std::string images = many ? fmt::format("{} images, ", result["images"].size()) : "";
+  std::string extra;
+  if (counts["packaged"] > 0) extra = fmt::format(", {} shared", counts["packaged"]);
+  std::cout << fmt::format("{} {}: {}{} layers ({} reused, {} delta, {} whole{}), {}{}\n", args.dry_run ? "would be" : "wrote",
+                           package, images, layers, counts["reused"], counts["delta"], counts["full"], extra, human_bytes(bytes), saving);
+  if (result.contains("parts"))
+    std::cout << fmt::format("  in {} parts: {} ... {}\n", result["parts"].size(), result["parts"].front().get<std::string>(),
+                             result["parts"].back().get<std::string>());
+  if (!result["signed_by"].is_null()) std::cout << fmt::format("  signed by key {}\n", result["signed_by"].get<std::string>());
   return 0;
 }
 
 void add_create(CLI::App& app, CliState& state, const char* name, const char* summary, const char* source_kind) {
   auto args = std::make_shared<CreateArgs>();
   CLI::App* cmd = app.add_subcommand(name, summary);
-  cmd->add_option("IMAGE", args->image, "the new image: an archive, oci:DIR, oci-archive:PATH ...")->required();
-  cmd->add_option("PACKAGE", args->package, "the package file to write")->required();
+  cmd->add_option("NEW... PACKAGE", args->positionals,
+                  "the new images (archives, oci:DIR, oci-archive:PATH, docker-archive:PATH:@all ...), then the package file to write")
+      ->required()
+      ->expected(1, -1);
+  cmd->add_option("--images-from", args->images_from,
+                  "more images to ship: a file with one per line, or a compose file (its image: keys, read from the docker daemon)");
+  cmd->add_option("--split", args->split, "write PACKAGE.001, PACKAGE.002, ... each at most SIZE bytes (4095M for FAT32, 700MiB, 4G ...)");
+  cmd->add_option("--sign", args->sign, "sign the package with this private key (made by docker_delta keygen)");
   add_receiver_flags(*cmd, args->flags, true);
   std::vector<std::string> methods;
   for (const DeltaMethod* m : delta_methods()) methods.emplace_back(m->name());
@@ -118,8 +188,12 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
       "  docker_delta create --base app-v1.tar app-v2.tar app-v1-to-v2.ddelta\n"
       "  docker_delta create --base oci:app.d:v1 oci:app.d:v2 update.ddelta --best\n"
       "  docker_delta create --inventory site.json app-v2.tar update.ddelta -m layer\n"
-      "  docker_delta create --base app-v1.tar app-v2.tar x.ddelta --dry-run");
+      "  docker_delta create --base app-v1.tar app-v2.tar x.ddelta --dry-run\n"
+      "  docker_delta create --base site-v1.tar docker-archive:stack-v2.tar:@all stack.ddelta --split 4095M --sign build.key\n"
+      "  docker_delta docker-to-delta --images-from compose.yaml --inventory site.json stack.ddelta");
   cmd->callback([&state, args, source_kind] {
+    if (args->positionals.size() < 2 && args->images_from.empty())
+      throw CLI::ValidationError("NEW... PACKAGE", "give the new image(s) and the package to write");
     state.action = [&state, args, source_kind] { return run_create(*args, source_kind, state.global); };
   });
 }

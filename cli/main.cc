@@ -121,6 +121,8 @@ int main(int argc, char** argv) {
   dd::cli::add_create_commands(app, state);
   dd::cli::add_apply_commands(app, state);
   dd::cli::add_package_commands(app, state);
+  dd::cli::add_verify_command(app, state);
+  dd::cli::add_keygen_command(app, state);
   dd::cli::add_inventory_command(app, state);
 
   if (const std::string hint = unknown_command_hint(app, argc, argv); !hint.empty()) return report(hint, kExitUsage);

@@ -1,7 +1,7 @@
 // The package header as apply reads it. The first byte chooses the entry point: 0 reads the file
-// format (preamble, header, header digest), anything else hands the rest to the header's JSON
-// parser directly, since a fuzzer seldom forges a matching SHA-256. A header that parses is
-// written back and must read again.
+// format (preamble, header, header digest, signature block), anything else hands the rest to the
+// header's JSON parser directly, since a fuzzer seldom forges a matching SHA-256. A header that
+// parses (version 1 or 2) is written back as version 2 and must read again.
 #include <cstdio>
 
 #include "delta/delta_package.h"
@@ -21,10 +21,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else {
       header = parse_package_header(parse_json_limited(rest, limits, "package header"), limits);
     }
-    MemoryStream again(package_prefix(header));
+    header.version = kPackageFormatVersion;
+    MemoryStream again(package_prefix(package_header_json(header), header.signature));
     const PackageHeader reread = read_package_header(again, limits, "written package");
-    DD_FUZZ_CHECK(reread.layers.size() == header.layers.size());
-    DD_FUZZ_CHECK(reread.config_digest.str() == header.config_digest.str());
+    DD_FUZZ_CHECK(reread.images.size() == header.images.size());
+    for (std::size_t i = 0; i < header.images.size(); ++i) {
+      DD_FUZZ_CHECK(reread.images[i].layers.size() == header.images[i].layers.size());
+      DD_FUZZ_CHECK(reread.images[i].config_digest.str() == header.images[i].config_digest.str());
+    }
+    DD_FUZZ_CHECK(reread.signature.has_value() == header.signature.has_value());
   });
   return 0;
 }

@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <set>
+#include <sstream>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/interruption.h"
@@ -13,7 +16,11 @@
 #include "core/progress.h"
 #include "core/temp_file.h"
 #include "delta/delta_package.h"
+#include "core/printable.h"
 #include "delta/package_layer_decoder.h"
+#include "delta/package_parts.h"
+#include "delta/package_trust.h"
+#include "formats/image/image_reference.h"
 #include "delta/receiver.h"
 #include "delta/zstd/tar_delta.h"
 #include "formats/image/manifest_parser.h"
@@ -22,41 +29,94 @@
 namespace dd {
 namespace {
 
+// Which image of the package: the only one, @INDEX (from 0), or one of its tags.
+std::size_t select_image(const std::vector<PackageImage>& images, const std::string& selector, const std::string& where) {
+  auto names = [&] {
+    std::string out;
+    for (std::size_t i = 0; i < images.size(); ++i) out += fmt::format("{}@{} {}", i ? ", " : "", i, printable(images[i].name()));
+    return out;
+  };
+  if (selector.empty()) {
+    if (images.size() == 1) return 0;
+    fail(Errc::usage, "{} holds {} images ({}): choose one with delta:PACKAGE:REF or :@INDEX", where, images.size(), names());
+  }
+  if (selector.front() == '@') {
+    std::size_t index = 0;
+    const auto* end = selector.data() + selector.size();
+    auto [ptr, ec] = std::from_chars(selector.data() + 1, end, index);
+    if (ec != std::errc() || ptr != end || selector.size() == 1) fail(Errc::usage, "'{}' is not an image index (@0, @1, ...)", selector);
+    if (index >= images.size()) fail(Errc::not_found, "{} holds {} images; there is no @{}", where, images.size(), index);
+    return index;
+  }
+  const std::string wanted = parse_image_reference(selector, "the image asked for").familiar();
+  for (std::size_t i = 0; i < images.size(); ++i)
+    for (const auto& t : images[i].repo_tags)
+      if (parse_image_reference(t, "a tag in the package").familiar() == wanted) return i;
+  fail(Errc::not_found, "{} holds no image tagged '{}' ({})", where, printable(selector), names());
+}
+
 class DeltaInput : public InputStore {
  public:
   DeltaInput(const StageSpec& spec, const RunContext& ctx) : ctx_(ctx) {
-    check_options(spec, {});
-    path_ = spec.argument;
-    if (path_.empty()) fail(Errc::usage, "delta needs a package: delta:PACKAGE (or delta:- for standard input)");
-    what_ = path_ == "-" ? "package on standard input" : "package " + path_;
+    check_options(spec, {"trust"});
+    std::tie(path_, selector_) = split_path_and_ref(spec.argument);
+    if (path_.empty()) fail(Errc::usage, "delta needs a package: delta:PACKAGE[:REF|:@INDEX] (or delta:- for standard input)");
+    if (auto it = spec.options.find("trust"); it != spec.options.end()) {
+      std::istringstream lines(it->second);
+      for (std::string line; std::getline(lines, line);)
+        if (!line.empty()) trust_files_.push_back(line);
+    }
   }
 
   void run(Stage& first) override {
-    UniqueFd fd(path_ == "-" ? ::dup(0) : open_for_reading(path_).release());
-    if (!fd) fail_errno(what_);
-    SequentialFdStream in(std::move(fd), what_);
-    const PackageHeader header = read_package_header(in, ctx_.limits, what_);
-    check_bases(header);
+    OpenedPackage opened = open_package(path_);
+    what_ = opened.what;
+    PackageStream& in = *opened.stream;
+    const PackageHeader package = read_package_header(in, ctx_.limits, what_);
+    check_package_identity(opened, package.header_digest);
+    Trust::load(trust_files_).check(package, what_);  // before any base is read
+    const std::size_t chosen = select_image(package.images, selector_, what_);
+    if (chosen > 0 && path_ == "-")
+      fail(Errc::usage, "{} holds {} images: apply them from the file, not from standard input", what_, package.images.size());
+    std::uint64_t before = 0;
+    for (std::size_t k = 0; k < chosen; ++k) before += package.images[k].payload_bytes();
+    in.skip(before);
+    const PackageImage& header = package.images[chosen];
+    package_ = &package;
+    chosen_ = chosen;
+    if (package.images.size() > 1) what_ += fmt::format(" image {} ({})", chosen + 1, printable(header.name()));
+    check_bases(package, header);
     emit_manifest(header, first);
     emit_config(header, in, first);
     std::vector<bool> wanted;
     for (const auto& l : header.layers) wanted.push_back(first.fetch_callback(l.diff_id, BlobKind::layer));
     fetch_bases(header, wanted);
     for (std::size_t i = 0; i < header.layers.size(); ++i) emit_layer(header, i, wanted[i], in, first);
-    char extra;
-    if (in.read(&extra, 1) != 0) fail(Errc::bad_input, "{} has bytes after its last payload", what_);
+    if (chosen + 1 == package.images.size()) {
+      char extra;
+      if (in.read(&extra, 1) != 0) fail(Errc::bad_input, "{} has bytes after its last payload", what_);
+    }
   }
 
  private:
-  // Before anything heavy: the receiver must hold every layer the package builds on.
-  void check_bases(const PackageHeader& header) {
-    if (header.base_layers.empty()) return;
+  // Before anything heavy: the receiver must hold every layer this image builds on.
+  void check_bases(const PackageHeader& package, const PackageImage& header) {
+    std::set<Digest> needed;
+    for (const auto& layer : header.layers) {
+      const PackageLayer& l = carrier_of(layer).first;
+      if (l.shipping == Shipping::reused) needed.insert(l.diff_id);
+      if (l.shipping == Shipping::delta) needed.insert(l.bases.begin(), l.bases.end());
+    }
+    std::vector<PackageBaseLayer> bases;
+    for (const auto& b : package.base_layers)
+      if (needed.count(b.diff_id)) bases.push_back(b);
+    if (bases.empty()) return;
     if (!ctx_.receiver || !ctx_.receiver->bases)
       fail(Errc::usage, "{} builds on {} layer(s) of an older image (e.g. {}): give it with --base SOURCE", what_,
-           header.base_layers.size(), header.base_layers.front().image);
+           bases.size(), bases.front().image);
     const Inventory& have = ctx_.receiver->bases->inventory();
     std::vector<std::string> missing;
-    for (const auto& b : header.base_layers) {
+    for (const auto& b : bases) {
       if (!have.image_with_layer(b.diff_id)) missing.push_back(fmt::format("{} (of {})", b.diff_id.short_str(), b.image));
     }
     if (!missing.empty())
@@ -66,10 +126,10 @@ class DeltaInput : public InputStore {
 
   // Reads from the bases only what the wanted layers are made of: a layer the destination
   // already has (a daemon's shared layers) costs nothing.
-  void fetch_bases(const PackageHeader& header, const std::vector<bool>& wanted) {
+  void fetch_bases(const PackageImage& header, const std::vector<bool>& wanted) {
     std::set<Digest> needed;
     for (std::size_t i = 0; i < header.layers.size(); ++i) {
-      const PackageLayer& l = header.layers[i];
+      const PackageLayer& l = carrier_of(header.layers[i]).first;
       if (!wanted[i]) continue;
       if (l.shipping == Shipping::reused) needed.insert(l.diff_id);
       if (l.shipping == Shipping::delta) needed.insert(l.bases.begin(), l.bases.end());
@@ -77,7 +137,7 @@ class DeltaInput : public InputStore {
     if (!needed.empty()) ctx_.receiver->bases->fetch(needed);
   }
 
-  void emit_manifest(const PackageHeader& header, Stage& first) {
+  void emit_manifest(const PackageImage& header, Stage& first) {
     manifest_.kind = ManifestKind::oci_manifest;
     manifest_.config = Descriptor{media_type::kOciConfig, header.config_digest, header.config_size, {}, {}};
     for (const auto& l : header.layers) manifest_.layers.push_back(Descriptor{media_type::kOciLayer, l.diff_id, l.size, {}, {}});
@@ -86,7 +146,7 @@ class DeltaInput : public InputStore {
     first.process_image_element(ElementType::manifest, "manifest", data);
   }
 
-  void emit_config(const PackageHeader& header, ByteStream& in, Stage& first) {
+  void emit_config(const PackageImage& header, ByteStream& in, Stage& first) {
     std::string config(header.config_size, '\0');
     read_exact(in, config.data(), config.size(), what_);
     if (Digest::sha256_of(config) != header.config_digest)
@@ -103,7 +163,7 @@ class DeltaInput : public InputStore {
     first.process_image_element(ElementType::config, header.config_digest.str(), data);
   }
 
-  void emit_layer(const PackageHeader& header, std::size_t i, bool wanted, ByteStream& in, Stage& first) {
+  void emit_layer(const PackageImage& header, std::size_t i, bool wanted, ByteStream& in, Stage& first) {
     throw_if_interrupted();
     const PackageLayer& l = header.layers[i];
     const std::string what = fmt::format("{} layer {}/{} {}", what_, i + 1, header.layers.size(), l.diff_id.short_str());
@@ -113,7 +173,7 @@ class DeltaInput : public InputStore {
     info.diff_id = l.diff_id;
     info.compression = Compression::none;
     std::shared_ptr<UniqueFd> payload;
-    if (l.shipping != Shipping::reused) payload = take_payload(l, in, what, wanted);
+    if (l.shipping == Shipping::full || l.shipping == Shipping::delta) payload = take_payload(l, in, what, wanted);
     ElementData data = ElementData::of_layer(info, nullptr);
     if (!wanted) {
       info.stored = Descriptor{media_type::kOciLayer, l.diff_id, l.size, {}, {}};
@@ -131,11 +191,22 @@ class DeltaInput : public InputStore {
       size = base.size;
       log::verbose("{}: from the base", what);
     } else {
+      const PackageLayer* source = &l;
+      if (l.shipping == Shipping::packaged) {
+        // Carried by an earlier image of the package: its payload is read from there.
+        const auto [carrier, offset] = carrier_of(l);
+        if (path_ == "-") fail(Errc::usage, "{}: travels with an earlier image; apply the package from its file", what);
+        OpenedPackage again = open_package(path_);
+        again.stream->skip(offset);
+        payload = take_payload(carrier, *again.stream, what, true);
+        source = &carrier;
+        log::verbose("{}: decoded from the payload an earlier image carries", what);
+      }
       // Decoded on another thread straight into whoever reads the body: no temporary copy of
       // the layer, and decoding overlaps with writing the output.
-      size = *l.size;
+      size = *source->size;
       bytes = std::make_unique<ProducerStream>(
-          [this, &l, payload, what](const ByteSink& out) { decode(l, payload, out, what); });
+          [this, source, payload, what](const ByteSink& out) { decode(*source, payload, out, what); });
     }
     info.stored = Descriptor{media_type::kOciLayer, l.diff_id, size, {}, {}};
     info.source = info.stored;
@@ -172,8 +243,28 @@ class DeltaInput : public InputStore {
     decode_package_layer(l, payload, bases, out, what);
   }
 
+  // The layer entry whose payload makes `l`, and where that payload starts in the package: `l`
+  // itself (offset unused), or for a packaged layer the earlier image's entry that carries it.
+  std::pair<const PackageLayer&, std::uint64_t> carrier_of(const PackageLayer& l) const {
+    if (l.shipping != Shipping::packaged) return {l, 0};
+    std::uint64_t offset = package_->prefix_bytes;
+    for (std::size_t k = 0; k < chosen_; ++k) {
+      const PackageImage& image = package_->images[k];
+      offset += image.config_size;
+      for (const auto& c : image.layers) {
+        if (c.shipping != Shipping::full && c.shipping != Shipping::delta) continue;
+        if (c.diff_id == l.diff_id) return {c, offset};
+        offset += c.payload_size;
+      }
+    }
+    fail(Errc::bad_input, "{}: layer {} travels with an earlier image, but none carries it", what_, l.diff_id.short_str());
+  }
+
   const RunContext& ctx_;
-  std::string path_, what_;
+  const PackageHeader* package_ = nullptr;
+  std::size_t chosen_ = 0;
+  std::string path_, selector_, what_;
+  std::vector<std::string> trust_files_;
   ImageManifest manifest_;
 };
 

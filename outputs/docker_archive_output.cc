@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,45 @@ std::optional<std::string> loadable_tag(const std::string& tag) {
   return parsed->familiar();
 }
 
+// The archive file itself: one image, or (a multi-image run) every image of the runs that share
+// it, each layer once, named together in one manifest.json when committed.
+class DockerArchiveFile : public SharedDestination {
+ public:
+  DockerArchiveFile(const std::string& path, const std::string& spec_text, bool force) : spec_text_(spec_text) {
+    destination_ = std::make_unique<AtomicDestination>(path, OutputContent::tar_archive, force);
+    staging_ = std::make_unique<ScratchDirectory>(destination_->destination(), "staging");
+    // Written through our own descriptor, so a full disk is reported as such, with the path.
+    tar_ = std::make_unique<TarWriter>(destination_->temp_path(),
+                                       [fd = destination_->temp_fd(), what = destination_->temp_path()](
+                                           const char* data, std::size_t size) { write_all(fd, data, size, what); });
+    writer_ = std::make_unique<DockerArchiveWriter>(*tar_, staging_->path(), spec_text_);
+  }
+  const std::string& path() const { return destination_->destination(); }
+  DockerArchiveWriter& writer() { return *writer_; }
+  void end_image(const std::vector<std::string>& tags) {
+    writer_->end_image(tags);
+    images_.push_back({{"image_id", writer_->image_id().str()}, {"repo_tags", tags}, {"layers", writer_->layer_count()}});
+  }
+  nlohmann::json commit() override {
+    writer_->finish_images();
+    staging_->remove();
+    destination_->commit();
+    nlohmann::json result = images_.size() == 1 ? images_.front() : nlohmann::json::object();
+    result["destination"] = spec_text_;
+    result["bytes"] = writer_->bytes();
+    result["images"] = images_;
+    return result;
+  }
+
+ private:
+  std::string spec_text_;
+  std::unique_ptr<AtomicDestination> destination_;
+  std::unique_ptr<ScratchDirectory> staging_;  // spool for layers whose size is known only once written
+  std::unique_ptr<TarWriter> tar_;             // writes the destination's temporary file
+  std::unique_ptr<DockerArchiveWriter> writer_;
+  nlohmann::json images_ = nlohmann::json::array();
+};
+
 class DockerArchiveOutput : public OutputStore {
  public:
   DockerArchiveOutput(const StageSpec& spec, const RunContext& ctx) : spec_text_(spec.text()) {
@@ -49,36 +89,38 @@ class DockerArchiveOutput : public OutputStore {
     auto [path, ref] = split_path_and_ref(spec.argument);
     if (path.empty()) fail(Errc::usage, "docker-archive needs a path: docker-archive:PATH[:REF]");
     if (!ref.empty()) ref_tag_ = repo_tag_from_ref(ref);
-    destination_ = std::make_unique<AtomicDestination>(path, OutputContent::tar_archive, ctx.force);
-    staging_ = std::make_unique<ScratchDirectory>(destination_->destination(), "staging");
-    // Written through our own descriptor, so a full disk is reported as such, with the path.
-    tar_ = std::make_unique<TarWriter>(destination_->temp_path(),
-                                       [fd = destination_->temp_fd(), what = destination_->temp_path()](
-                                           const char* data, std::size_t size) { write_all(fd, data, size, what); });
-    writer_ = std::make_unique<DockerArchiveWriter>(*tar_, staging_->path(), spec_text_);
+    if (ctx.multi_image) {
+      if (!ctx.multi_image->destination) ctx.multi_image->destination = std::make_unique<DockerArchiveFile>(path, spec_text_, ctx.force);
+      file_ = dynamic_cast<DockerArchiveFile*>(ctx.multi_image->destination.get());
+      if (file_ == nullptr || file_->path() != path) fail(Errc::internal, "{}: the images of one archive go to one destination", spec_text_);
+    } else {
+      own_ = std::make_unique<DockerArchiveFile>(path, spec_text_, ctx.force);
+      file_ = own_.get();
+    }
+    earlier_ = file_->writer().written_layers();
   }
 
-  bool fetch_callback(const Digest&, BlobKind) override { return true; }  // docker load needs every layer
+  // docker load needs every layer, but one an earlier image put in the archive is there. (As the
+  // archive stood when this run began: the answer must not change during the run.)
+  bool fetch_callback(const Digest& digest, BlobKind kind) override {
+    return !(kind == BlobKind::layer && earlier_.count(digest) > 0);
+  }
 
   void process_image_element(ElementType type, const std::string&, ElementData& data) override {
     switch (type) {
       case ElementType::index: break;
       case ElementType::manifest: source_tags_ = data.manifest().repo_tags; break;
-      case ElementType::config: writer_->add_config(data.config()); break;
-      case ElementType::layer: writer_->add_layer(data.layer(), data.body()); break;
+      case ElementType::config: file_->writer().add_config(data.config()); break;
+      case ElementType::layer: file_->writer().add_layer(data.layer(), data.body()); break;
     }
   }
 
   void finalize() override {
     const std::vector<std::string> tags = repo_tags();
-    writer_->finish(tags);
-    staging_->remove();
-    destination_->commit();
-    result_ = {{"destination", spec_text_},
-               {"image_id", writer_->image_id().str()},
-               {"repo_tags", tags},
-               {"layers", writer_->layer_count()},
-               {"bytes", writer_->bytes()}};
+    file_->end_image(tags);
+    result_ = {{"destination", spec_text_}, {"image_id", file_->writer().image_id().str()}, {"repo_tags", tags},
+               {"layers", file_->writer().layer_count()}, {"bytes", file_->writer().bytes()}};
+    if (own_) result_ = own_->commit();
   }
 
   nlohmann::json result() const override { return result_; }
@@ -98,10 +140,9 @@ class DockerArchiveOutput : public OutputStore {
 
   std::string spec_text_;
   std::string ref_tag_;
-  std::unique_ptr<AtomicDestination> destination_;
-  std::unique_ptr<ScratchDirectory> staging_;  // spool for layers whose size is known only once written
-  std::unique_ptr<TarWriter> tar_;             // writes the destination's temporary file
-  std::unique_ptr<DockerArchiveWriter> writer_;
+  std::unique_ptr<DockerArchiveFile> own_;  // a run of its own; else the shared one
+  DockerArchiveFile* file_ = nullptr;
+  std::set<Digest> earlier_;  // layers earlier images of a multi-image run wrote
   std::vector<std::string> source_tags_;
   nlohmann::json result_;
 };

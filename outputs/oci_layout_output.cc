@@ -40,19 +40,13 @@ void create_directories_or_fail(const std::string& path) {
   if (error) fail(Errc::io, "creating {}: {}", path, error.message());
 }
 
-class OciLayoutOutput : public OutputStore {
+// The layout (a directory, or an OCI archive's tar) itself: one image, or (a multi-image run)
+// every image of the runs that share it, blobs stored once, each image named in index.json.
+class OciLayoutFile : public SharedDestination {
  public:
-  OciLayoutOutput(const StageSpec& spec, const RunContext& ctx, bool as_archive)
-      : spec_text_(spec.text()), as_archive_(as_archive) {
-    check_options(spec, {"compress"});
-    if (auto it = spec.options.find("compress"); it != spec.options.end())
-      target_compression_ = parse_compression(it->second);
-    auto [path, ref] = split_path_and_ref(spec.argument);
-    if (path.empty())
-      fail(Errc::usage, "{} needs a path: {}", spec.kind, as_archive ? "oci-archive:PATH[:REF]" : "oci:DIR[:REF]");
-    ref_ = ref;
-    destination_ = std::make_unique<AtomicDestination>(
-        path, as_archive ? OutputContent::tar_archive : OutputContent::oci_layout, ctx.force);
+  OciLayoutFile(const std::string& path, const std::string& spec_text, bool as_archive, bool force)
+      : spec_text_(spec_text), as_archive_(as_archive) {
+    destination_ = std::make_unique<AtomicDestination>(path, as_archive ? OutputContent::tar_archive : OutputContent::oci_layout, force);
     if (as_archive) {
       staging_ = std::make_unique<ScratchDirectory>(destination_->destination(), "staging");
       root_ = staging_->path();
@@ -70,76 +64,10 @@ class OciLayoutOutput : public OutputStore {
     blobs_ = std::make_unique<BlobDirectory>(blobs_dir_);
   }
 
-  bool fetch_callback(const Digest&, BlobKind) override { return true; }  // a layout holds every blob
-
-  void process_image_element(ElementType type, const std::string&, ElementData& data) override {
-    switch (type) {
-      case ElementType::index: break;  // the layout names only the one image passed on
-      case ElementType::manifest: take_manifest(data.manifest()); break;
-      case ElementType::config: take_config(data.config()); break;
-      case ElementType::layer: take_layer(data.layer(), data.body()); break;
-    }
-  }
-
-  void finalize() override {
-    if (!config_) fail(Errc::internal, "{}: the image config never arrived", spec_text_);
-    if (layers_.size() != expected_layers_)
-      fail(Errc::internal, "{}: {} of {} layers arrived", spec_text_, layers_.size(), expected_layers_);
-    const WrittenBlob manifest = write_blob(build_manifest().dump());
-    write_file("index.json", build_index(manifest).dump());
-    write_file("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
-    if (tar_) {
-      tar_->close();
-      staging_->remove();
-    }
-    destination_->commit();
-
-    result_ = {{"destination", spec_text_},
-               {"image_id", config_->digest.str()},
-               {"manifest_digest", manifest.digest.str()},
-               {"layers", layers_.size()},
-               {"bytes", blobs_->bytes()}};
-  }
-
-  nlohmann::json result() const override { return result_; }
-
- private:
-  void take_manifest(const ImageManifest& manifest) {
-    if (manifest.kind == ManifestKind::oci_manifest) annotations_ = manifest.annotations;
-  }
-
-  void take_config(const std::string& bytes) {
-    if (config_) fail(Errc::internal, "{}: the image config arrived twice", spec_text_);
-    // The exact bytes, so the config digest (the image ID) stays what it was.
-    config_ = write_blob(bytes);
-  }
-
-  void take_layer(const LayerInfo& info, LayerBody* body) {
-    if (body == nullptr)
-      fail(Errc::bad_input, "{} output needs every layer, but layer {} ({}) was skipped upstream",
-           as_archive_ ? "oci-archive" : "oci", info.index + 1, info.diff_id.str());
-    expected_layers_ = info.count;
-    const Compression wanted = target_compression_.value_or(info.compression);
-    const WrittenBlob* known = blobs_->layer(info.diff_id, wanted);
-    if (known == nullptr && tar_ && wanted == info.compression && info.stored.size &&
-        !info.stored.digest.empty() && info.stored.digest.algorithm() == "sha256") {
-      // Copied unchanged into an archive: name and size are known, so the blob streams straight
-      // into the tar, checked against its digest as it goes.
-      const WrittenBlob blob{info.stored.digest, *info.stored.size, info.compression};
-      if (blobs_->claim(blob.digest, blob.size)) tar_->add_file("blobs/sha256/" + blob.digest.hex(), blob.size, body->stored());
-      known = &blobs_->remember_layer(info.diff_id, wanted, blob);
-    }
-    if (known == nullptr) {
-      bool stored = false;
-      known = &blobs_->write_layer(*body, info, target_compression_, &stored);
-      if (stored) move_into_archive(known->digest);
-    }
-    const WrittenBlob& blob = *known;
-    log::verbose("layer {}/{} {}: {} {} ({})", info.index + 1, info.count, info.diff_id.short_str(),
-                 to_string(blob.compression), human_bytes(blob.size), blob.digest.short_str());
-    layers_.push_back(blob);
-  }
-
+  const std::string& path() const { return destination_->destination(); }
+  bool as_archive() const { return as_archive_; }
+  BlobDirectory& blobs() { return *blobs_; }
+  TarWriter* tar() { return tar_.get(); }
   std::string blob_path(const Digest& digest) const { return blobs_->path(digest); }
 
   WrittenBlob write_blob(std::string_view bytes) {
@@ -158,6 +86,31 @@ class OciLayoutOutput : public OutputStore {
     std::filesystem::remove(blob_path(digest));
   }
 
+  void add_manifest(nlohmann::ordered_json descriptor, nlohmann::json image) {
+    manifests_.push_back(std::move(descriptor));
+    images_.push_back(std::move(image));
+  }
+
+  nlohmann::json commit() override {
+    nlohmann::ordered_json index;
+    index["schemaVersion"] = 2;
+    index["mediaType"] = media_type::kOciIndex;
+    index["manifests"] = manifests_;
+    write_file("index.json", index.dump());
+    write_file("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+    if (tar_) {
+      tar_->close();
+      staging_->remove();
+    }
+    destination_->commit();
+    nlohmann::json result = images_.size() == 1 ? images_.front() : nlohmann::json::object();
+    result["destination"] = spec_text_;
+    result["bytes"] = blobs_->bytes();
+    result["images"] = images_;
+    return result;
+  }
+
+ private:
   void write_file(const std::string& name, std::string_view bytes) {
     if (!tar_) {
       write_bytes(bytes, root_ + "/" + name);
@@ -165,6 +118,110 @@ class OciLayoutOutput : public OutputStore {
     }
     MemoryStream stream{std::string(bytes)};
     tar_->add_file(name, bytes.size(), stream);
+  }
+
+  std::string spec_text_;
+  bool as_archive_;
+  std::unique_ptr<AtomicDestination> destination_;
+  std::unique_ptr<ScratchDirectory> staging_;  // oci-archive only: blobs whose digest is known once written
+  std::unique_ptr<TarWriter> tar_;             // oci-archive only: writes the destination's temporary file
+  std::string root_;
+  std::string blobs_dir_;
+  std::unique_ptr<BlobDirectory> blobs_;  // in blobs_dir_
+  nlohmann::ordered_json manifests_ = nlohmann::ordered_json::array();
+  nlohmann::json images_ = nlohmann::json::array();
+};
+
+class OciLayoutOutput : public OutputStore {
+ public:
+  OciLayoutOutput(const StageSpec& spec, const RunContext& ctx, bool as_archive)
+      : spec_text_(spec.text()), as_archive_(as_archive) {
+    check_options(spec, {"compress"});
+    if (auto it = spec.options.find("compress"); it != spec.options.end())
+      target_compression_ = parse_compression(it->second);
+    auto [path, ref] = split_path_and_ref(spec.argument);
+    if (path.empty())
+      fail(Errc::usage, "{} needs a path: {}", spec.kind, as_archive ? "oci-archive:PATH[:REF]" : "oci:DIR[:REF]");
+    ref_ = ref;
+    if (ctx.multi_image) {
+      if (!ctx.multi_image->destination)
+        ctx.multi_image->destination = std::make_unique<OciLayoutFile>(path, spec_text_, as_archive, ctx.force);
+      file_ = dynamic_cast<OciLayoutFile*>(ctx.multi_image->destination.get());
+      if (file_ == nullptr || file_->path() != path || file_->as_archive() != as_archive)
+        fail(Errc::internal, "{}: the images of one layout go to one destination", spec_text_);
+    } else {
+      own_ = std::make_unique<OciLayoutFile>(path, spec_text_, as_archive, ctx.force);
+      file_ = own_.get();
+    }
+  }
+
+  bool fetch_callback(const Digest&, BlobKind) override { return true; }  // a layout holds every blob
+
+  void process_image_element(ElementType type, const std::string&, ElementData& data) override {
+    switch (type) {
+      case ElementType::index: break;  // the layout names only the one image passed on
+      case ElementType::manifest: take_manifest(data.manifest()); break;
+      case ElementType::config: take_config(data.config()); break;
+      case ElementType::layer: take_layer(data.layer(), data.body()); break;
+    }
+  }
+
+  void finalize() override {
+    if (!config_) fail(Errc::internal, "{}: the image config never arrived", spec_text_);
+    if (layers_.size() != expected_layers_)
+      fail(Errc::internal, "{}: {} of {} layers arrived", spec_text_, layers_.size(), expected_layers_);
+    const WrittenBlob manifest = file_->write_blob(build_manifest().dump());
+    nlohmann::ordered_json descriptor = {{"mediaType", media_type::kOciManifest},
+                                         {"digest", manifest.digest.str()},
+                                         {"size", manifest.size}};
+    if (!ref_.empty()) descriptor["annotations"] = {{kRefNameAnnotation, ref_}};
+    nlohmann::json image{{"image_id", config_->digest.str()}, {"manifest_digest", manifest.digest.str()}, {"layers", layers_.size()}};
+    if (!ref_.empty()) image["ref"] = ref_;
+    file_->add_manifest(descriptor, image);
+    result_ = image;
+    result_["destination"] = spec_text_;
+    if (own_) result_ = own_->commit();
+  }
+
+  nlohmann::json result() const override { return result_; }
+
+ private:
+  void take_manifest(const ImageManifest& manifest) {
+    if (manifest.kind == ManifestKind::oci_manifest) annotations_ = manifest.annotations;
+  }
+
+  void take_config(const std::string& bytes) {
+    if (config_) fail(Errc::internal, "{}: the image config arrived twice", spec_text_);
+    // The exact bytes, so the config digest (the image ID) stays what it was.
+    config_ = file_->write_blob(bytes);
+  }
+
+  void take_layer(const LayerInfo& info, LayerBody* body) {
+    if (body == nullptr)
+      fail(Errc::bad_input, "{} output needs every layer, but layer {} ({}) was skipped upstream",
+           as_archive_ ? "oci-archive" : "oci", info.index + 1, info.diff_id.str());
+    expected_layers_ = info.count;
+    BlobDirectory& blobs = file_->blobs();
+    TarWriter* tar = file_->tar();
+    const Compression wanted = target_compression_.value_or(info.compression);
+    const WrittenBlob* known = blobs.layer(info.diff_id, wanted);
+    if (known == nullptr && tar && wanted == info.compression && info.stored.size &&
+        !info.stored.digest.empty() && info.stored.digest.algorithm() == "sha256") {
+      // Copied unchanged into an archive: name and size are known, so the blob streams straight
+      // into the tar, checked against its digest as it goes.
+      const WrittenBlob blob{info.stored.digest, *info.stored.size, info.compression};
+      if (blobs.claim(blob.digest, blob.size)) tar->add_file("blobs/sha256/" + blob.digest.hex(), blob.size, body->stored());
+      known = &blobs.remember_layer(info.diff_id, wanted, blob);
+    }
+    if (known == nullptr) {
+      bool stored = false;
+      known = &blobs.write_layer(*body, info, target_compression_, &stored);
+      if (stored) file_->move_into_archive(known->digest);
+    }
+    const WrittenBlob& blob = *known;
+    log::verbose("layer {}/{} {}: {} {} ({})", info.index + 1, info.count, info.diff_id.short_str(),
+                 to_string(blob.compression), human_bytes(blob.size), blob.digest.short_str());
+    layers_.push_back(blob);
   }
 
   nlohmann::ordered_json build_manifest() const {
@@ -183,33 +240,17 @@ class OciLayoutOutput : public OutputStore {
     return doc;
   }
 
-  nlohmann::ordered_json build_index(const WrittenBlob& manifest) const {
-    nlohmann::ordered_json descriptor = {{"mediaType", media_type::kOciManifest},
-                                         {"digest", manifest.digest.str()},
-                                         {"size", manifest.size}};
-    if (!ref_.empty()) descriptor["annotations"] = {{kRefNameAnnotation, ref_}};
-    nlohmann::ordered_json doc;
-    doc["schemaVersion"] = 2;
-    doc["mediaType"] = media_type::kOciIndex;
-    doc["manifests"] = nlohmann::ordered_json::array({descriptor});
-    return doc;
-  }
-
   std::string spec_text_;
   bool as_archive_;
   std::string ref_;
   std::optional<Compression> target_compression_;
-  std::unique_ptr<AtomicDestination> destination_;
-  std::unique_ptr<ScratchDirectory> staging_;  // oci-archive only: blobs whose digest is known once written
-  std::unique_ptr<TarWriter> tar_;             // oci-archive only: writes the destination's temporary file
-  std::string root_;
-  std::string blobs_dir_;
+  std::unique_ptr<OciLayoutFile> own_;  // a run of its own; else the shared one
+  OciLayoutFile* file_ = nullptr;
 
   std::map<std::string, std::string> annotations_;
   std::optional<WrittenBlob> config_;
   std::vector<WrittenBlob> layers_;  // in image order; a repeated layer appears again
   std::size_t expected_layers_ = 0;
-  std::unique_ptr<BlobDirectory> blobs_;  // in blobs_dir_
   nlohmann::json result_;
 };
 

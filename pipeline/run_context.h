@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "core/limits.h"
 #include "core/progress.h"
 #include "pipeline/platform.h"
@@ -13,6 +15,19 @@
 namespace dd {
 
 struct Receiver;  // delta/receiver.h: the pipeline only carries it
+
+// A destination that several runs write into, one image each (a package for a stack, a
+// multi-image archive): the first run's output leaves its state here, the outputs of later runs
+// add to it, and whoever ran them commits once, after the last.
+class SharedDestination {
+ public:
+  virtual ~SharedDestination() = default;
+  // Makes everything the runs added appear at the destination; returns what it wrote.
+  virtual nlohmann::json commit() = 0;
+};
+struct MultiImageRun {
+  std::unique_ptr<SharedDestination> destination;  // set by the first run's output
+};
 
 struct RunContext {
   Limits limits;
@@ -22,6 +37,7 @@ struct RunContext {
   Progress* progress = nullptr;        // may be null
   std::shared_ptr<Receiver> receiver;  // --base / --inventory: what the receiving side has
   std::string docker_host;             // --host; empty: $DOCKER_HOST, then the default socket
+  std::shared_ptr<MultiImageRun> multi_image;  // set: this run adds one image to a shared destination
 };
 
 }  // namespace dd

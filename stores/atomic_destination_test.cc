@@ -177,9 +177,7 @@ TEST_F(AtomicDestinationTest, ForceReplacesATarMadeByTar) {
 }
 
 TEST_F(AtomicDestinationTest, ForceReplacesAPackage) {
-  PackageHeader header;
-  header.config_digest = Digest::sha256_of("{}");
-  write(path("old.dd"), package_prefix(header));
+  write(path("old.dd"), package_prefix("{}", std::nullopt));
   AtomicDestination dest(path("old.dd"), OutputContent::delta_package, true);
   write(dest.temp_path(), "new");
   dest.commit();

@@ -27,6 +27,10 @@ void DockerArchiveWriter::add_layer(const LayerInfo& info, LayerBody* body) {
   expected_layers_ = info.count;
   const std::string name = info.diff_id.hex() + ".tar";
   layer_files_.push_back(name);
+  if (body == nullptr && written_diff_ids_.count(info.diff_id) > 0) {
+    log::verbose("layer {}/{} {}: in the archive already (an earlier image)", info.index + 1, info.count, info.diff_id.short_str());
+    return;
+  }
   if (body == nullptr) {
     if (left_out_.count(info.diff_id) == 0)
       fail(Errc::bad_input, "{} needs every layer, but layer {} ({}) was skipped upstream", what_, info.index + 1,
@@ -60,16 +64,29 @@ std::uint64_t DockerArchiveWriter::add_layer_file(const std::string& name, const
   return blob.size;
 }
 
-void DockerArchiveWriter::finish(const std::vector<std::string>& repo_tags) {
+void DockerArchiveWriter::end_image(const std::vector<std::string>& repo_tags) {
   if (!config_) fail(Errc::internal, "{}: the image config never arrived", what_);
   if (layer_files_.size() != expected_layers_)
     fail(Errc::internal, "{}: {} of {} layers arrived", what_, layer_files_.size(), expected_layers_);
-  const nlohmann::ordered_json manifest = nlohmann::ordered_json::array(
-      {{{"Config", config_file_}, {"RepoTags", repo_tags}, {"Layers", layer_files_}}});
+  manifest_.push_back({{"Config", config_file_}, {"RepoTags", repo_tags}, {"Layers", layer_files_}});
+  last_image_id_ = config_->digest;
+  last_layer_count_ = layer_files_.size();
+  config_.reset();
+  layer_files_.clear();
+  expected_layers_ = 0;
+}
+
+void DockerArchiveWriter::finish(const std::vector<std::string>& repo_tags) {
+  end_image(repo_tags);
+  finish_images();
+}
+
+void DockerArchiveWriter::finish_images() {
+  if (manifest_.empty()) fail(Errc::internal, "{}: no image was written", what_);
   // No legacy "repositories" file or per-layer directories: docker load needs only manifest.json.
   // It comes last, as the tags are final only now; docker load and skopeo read the whole tar
   // first, and a load cut short before it fails instead of loading half an image.
-  const std::string text = manifest.dump();
+  const std::string text = nlohmann::ordered_json(manifest_).dump();
   MemoryStream manifest_bytes(text);
   tar_.add_file("manifest.json", text.size(), manifest_bytes);
   tar_.close();

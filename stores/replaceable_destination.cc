@@ -12,6 +12,7 @@
 #include "core/byte_stream.h"
 #include "core/printable.h"
 #include "delta/delta_package.h"
+#include "delta/package_parts.h"
 
 namespace dd {
 namespace fs = std::filesystem;
@@ -53,10 +54,13 @@ bool starts_like_tar(const std::string& path) {
   return digits && stored == sum && header[0] != '\0';
 }
 
+// A package, or a part of a split one.
 bool starts_like_package(const std::string& path) {
   char prefix[kPackageMagic.size()];
+  static_assert(kPackageMagic.size() == kPartMagic.size());
   return read_prefix(path, prefix, sizeof prefix) == sizeof prefix &&
-         std::memcmp(prefix, kPackageMagic.data(), sizeof prefix) == 0;
+         (std::memcmp(prefix, kPackageMagic.data(), sizeof prefix) == 0 ||
+          std::memcmp(prefix, kPartMagic.data(), sizeof prefix) == 0);
 }
 
 bool is_plain_file(const fs::path& p) {
