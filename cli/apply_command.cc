@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -79,10 +80,18 @@ std::vector<std::size_t> chosen_images(const PackageHeader& h, const std::vector
   }
   for (const auto& name : names) {
     const std::string wanted = parse_image_reference(name, "--image").familiar();
+    // "worker:v2" names "localhost/worker:v2" too, as podman's short names do.
+    auto matches = [&](const std::string& tag) {
+      const auto ref = try_parse_image_reference(tag);
+      if (!ref) return false;
+      const std::string full = ref->familiar();
+      return full == wanted || (full.size() > name.size() && full.compare(full.size() - name.size(), name.size(), name) == 0 &&
+                                full[full.size() - name.size() - 1] == '/');
+    };
     std::optional<std::size_t> found;
     for (std::size_t i = 0; i < h.images.size() && !found; ++i)
       for (const auto& t : h.images[i].repo_tags)
-        if (auto ref = try_parse_image_reference(t); ref && ref->familiar() == wanted) found = i;
+        if (matches(t)) found = i;
     if (!found) {
       std::vector<std::string> all;
       for (const auto& i : h.images) all.push_back(printable(i.name()));
@@ -112,6 +121,35 @@ StageSpec destination_for_image(const std::string& destination, const PackageIma
     fail(Errc::usage, "{} holds one image; the package holds several: choose one with --image NAME", spec.kind);
   }
   return spec;
+}
+
+// Before anything is loaded or written: the bases hold every layer the chosen images build on
+// (a stack applied into the daemon must not stop half-way, some images loaded).
+void check_bases_first(const PackageHeader& h, const std::vector<std::size_t>& chosen, RunContext& ctx) {
+  std::map<Digest, const PackageLayer*> carried;
+  for (const auto& image : h.images)
+    for (const auto& l : image.layers)
+      if (l.shipping == Shipping::full || l.shipping == Shipping::delta) carried.emplace(l.diff_id, &l);
+  std::set<Digest> needed;
+  for (std::size_t k : chosen)
+    for (const auto& layer : h.images[k].layers) {
+      const PackageLayer* l = &layer;
+      if (l->shipping == Shipping::packaged && carried.count(l->diff_id)) l = carried.at(l->diff_id);
+      if (l->shipping == Shipping::reused) needed.insert(l->diff_id);
+      if (l->shipping == Shipping::delta) needed.insert(l->bases.begin(), l->bases.end());
+    }
+  std::vector<std::string> missing;
+  for (const auto& b : h.base_layers) {
+    if (!needed.count(b.diff_id)) continue;
+    if (!ctx.receiver || !ctx.receiver->bases)
+      fail(Errc::usage, "the package builds on {} layer(s) of older images (e.g. {}): give them with --base SOURCE", needed.size(),
+           printable(b.image));
+    if (!ctx.receiver->bases->inventory().image_with_layer(b.diff_id))
+      missing.push_back(fmt::format("{} (of {})", b.diff_id.short_str(), printable(b.image)));
+  }
+  if (!missing.empty())
+    fail(Errc::not_found, "the base image(s) lack {} layer(s) that the package needs: {}", missing.size(),
+         fmt::format("{}", fmt::join(missing, ", ")));
 }
 
 // Says which base layers are present and what would be rebuilt; loads and writes nothing.
@@ -184,6 +222,7 @@ int run_apply(const ApplyArgs& given, const char* destination_kind, const Global
     if (!header) fail(Errc::usage, "--dry-run needs the package as a file, not '-'");
     return dry_run_apply(*header, chosen, ctx, global, destination, args.flags);
   }
+  if (header) check_bases_first(*header, chosen, ctx);
   std::vector<StageSpec> destinations;
   for (std::size_t k : chosen) destinations.push_back(header ? destination_for_image(destination, header->images[k], many)
                                                              : parse_stage_spec(destination));

@@ -52,6 +52,9 @@ void add_receiver_flags(CLI::App& cmd, PipelineFlags& flags, bool with_inventory
 // receiver has, from --base and --inventory).
 RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, Progress& progress);
 
+// docker-archive:PATH:@all as one source per image of the archive; any other source as it is.
+std::vector<StageSpec> expand_all_images(const StageSpec& spec, const RunContext& ctx);
+
 // Sets the destination's options from --compress and --load-layers.
 void set_destination_options(StageSpec& destination, const PipelineFlags& flags);
 

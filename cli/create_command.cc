@@ -14,7 +14,6 @@
 #include "delta/delta_method.h"
 #include "delta/delta_package.h"
 #include "delta/receiver.h"
-#include "formats/archive/tar_tree.h"
 #include "formats/image/image_list.h"
 #include "formats/image/manifest_parser.h"
 #include "inputs/archive_input.h"
@@ -49,19 +48,8 @@ std::vector<StageSpec> image_sources(const CreateArgs& args, const char* source_
   }
   if (texts.empty()) fail(Errc::usage, "give the images to ship: create NEW... PACKAGE (or --images-from FILE)");
   std::vector<StageSpec> out;
-  for (const auto& text : texts) {
-    StageSpec spec = source_spec(text, source_kind);
-    const auto [path, ref] = split_path_and_ref(spec.argument);
-    if (spec.kind != "docker-archive" || ref != "@all") {
-      out.push_back(spec);
-      continue;
-    }
-    const auto tree = TarTree::open_archive(path, ctx);
-    if (!tree->contains("manifest.json")) fail(Errc::bad_input, "{} has no manifest.json: it is not a docker archive", path);
-    auto stream = tree->open(tree->find("manifest.json"));
-    const auto entries = parse_docker_save_manifest(read_capped(*stream, ctx.limits.max_json_bytes, "manifest.json"), ctx.limits);
-    for (std::size_t i = 0; i < entries.size(); ++i) out.push_back({spec.kind, path + ":@" + std::to_string(i), spec.options});
-  }
+  for (const auto& text : texts)
+    for (auto& spec : expand_all_images(source_spec(text, source_kind), ctx)) out.push_back(std::move(spec));
   return out;
 }
 

@@ -8,7 +8,9 @@
 #include "cli/builtin_stages.h"
 #include "core/error.h"
 #include "delta/receiver.h"
+#include "formats/archive/tar_tree.h"
 #include "formats/compression/compression.h"
+#include "formats/image/manifest_parser.h"
 #include "inputs/archive_input.h"
 
 namespace dd::cli {
@@ -101,11 +103,24 @@ void bound_expansion_by_free_space(ExpansionLimit& limit) {
 void attach_receiver(RunContext& ctx, const PipelineFlags& flags) {
   if (flags.bases.empty() && flags.inventories.empty()) return;
   std::vector<StageSpec> specs;
-  for (const auto& b : flags.bases) specs.push_back(parse_stage_spec(qualify_source(b, builtin_registry())));
+  for (const auto& b : flags.bases)
+    for (auto& spec : expand_all_images(parse_stage_spec(qualify_source(b, builtin_registry())), ctx)) specs.push_back(std::move(spec));
   ctx.receiver = make_receiver(std::move(specs), flags.inventories, builtin_registry(), ctx);
 }
 
 }  // namespace
+
+std::vector<StageSpec> expand_all_images(const StageSpec& spec, const RunContext& ctx) {
+  const auto [path, ref] = split_path_and_ref(spec.argument);
+  if (spec.kind != "docker-archive" || ref != "@all") return {spec};
+  const auto tree = TarTree::open_archive(path, ctx);
+  if (!tree->contains("manifest.json")) fail(Errc::bad_input, "{} has no manifest.json: it is not a docker archive", path);
+  auto stream = tree->open(tree->find("manifest.json"));
+  const auto entries = parse_docker_save_manifest(read_capped(*stream, ctx.limits.max_json_bytes, "manifest.json"), ctx.limits);
+  std::vector<StageSpec> out;
+  for (std::size_t i = 0; i < entries.size(); ++i) out.push_back({spec.kind, path + ":@" + std::to_string(i), spec.options});
+  return out;
+}
 
 RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, Progress& progress) {
   RunContext ctx;

@@ -75,9 +75,9 @@ class DeltaInput : public InputStore {
     const PackageHeader package = read_package_header(in, ctx_.limits, what_);
     check_package_identity(opened, package.header_digest);
     Trust::load(trust_files_).check(package, what_);  // before any base is read
+    if (package.images.size() > 1 && path_ == "-")
+      fail(Errc::unsupported, "{} holds {} images: apply them from the file, not from standard input", what_, package.images.size());
     const std::size_t chosen = select_image(package.images, selector_, what_);
-    if (chosen > 0 && path_ == "-")
-      fail(Errc::usage, "{} holds {} images: apply them from the file, not from standard input", what_, package.images.size());
     std::uint64_t before = 0;
     for (std::size_t k = 0; k < chosen; ++k) before += package.images[k].payload_bytes();
     in.skip(before);
