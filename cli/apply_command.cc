@@ -142,7 +142,7 @@ void check_bases_first(const PackageHeader& h, const std::vector<std::size_t>& c
   for (const auto& b : h.base_layers) {
     if (!needed.count(b.diff_id)) continue;
     if (!ctx.receiver || !ctx.receiver->bases)
-      fail(Errc::usage, "the package builds on {} layer(s) of older images (e.g. {}): give them with --base SOURCE", needed.size(),
+      fail(Errc::usage, "the package builds on {} layer(s) of an older image (e.g. {}): give it with --base SOURCE", needed.size(),
            printable(b.image));
     if (!ctx.receiver->bases->inventory().image_with_layer(b.diff_id))
       missing.push_back(fmt::format("{} (of {})", b.diff_id.short_str(), printable(b.image)));
@@ -222,7 +222,7 @@ int run_apply(const ApplyArgs& given, const char* destination_kind, const Global
     if (!header) fail(Errc::usage, "--dry-run needs the package as a file, not '-'");
     return dry_run_apply(*header, chosen, ctx, global, destination, args.flags);
   }
-  if (header) check_bases_first(*header, chosen, ctx);
+  if (header && many) check_bases_first(*header, chosen, ctx);  // one image: its input checks the same first
   std::vector<StageSpec> destinations;
   for (std::size_t k : chosen) destinations.push_back(header ? destination_for_image(destination, header->images[k], many)
                                                              : parse_stage_spec(destination));

@@ -45,5 +45,5 @@ id=$("$work/examples/drop_files" "docker-archive:$work/v1.tar" "docker-archive:$
   "docker-archive:$work/rebuilt.tar" >"$work/out" || fail "delta_roundtrip failed: $(cat "$work/out")"
 want=$("$dd" --json inspect "$work/v2.tar" | jq -r .image_id)
 [[ $("$dd" --json inspect --verify "$work/rebuilt.tar" | jq -r .image_id) == "$want" ]] || fail "the rebuilt image is not v2"
-[[ $("$dd" --json info "$work/update.ddelta" | jq -r .image.image_id) == "$want" ]] || fail "the package does not describe v2"
+[[ $("$dd" --json info "$work/update.ddelta" | jq -r ".images[0].image_id") == "$want" ]] || fail "the package does not describe v2"
 echo "library: installed headers compile, examples built from the installed package and ran"
