@@ -16,6 +16,7 @@
 #include "delta/delta_method.h"
 #include "delta/delta_package.h"
 #include "delta/package_trust.h"
+#include "delta/layer_sources.h"
 #include "delta/receiver.h"
 #include "formats/image/image_reference.h"
 #include "inputs/archive_input.h"
@@ -126,18 +127,9 @@ StageSpec destination_for_image(const std::string& destination, const PackageIma
 // Before anything is loaded or written: the bases hold every layer the chosen images build on
 // (a stack applied into the daemon must not stop half-way, some images loaded).
 void check_bases_first(const PackageHeader& h, const std::vector<std::size_t>& chosen, RunContext& ctx) {
-  std::map<Digest, const PackageLayer*> carried;
-  for (const auto& image : h.images)
-    for (const auto& l : image.layers)
-      if (l.shipping == Shipping::full || l.shipping == Shipping::delta) carried.emplace(l.diff_id, &l);
+  const LayerSources sources(h);
   std::set<Digest> needed;
-  for (std::size_t k : chosen)
-    for (const auto& layer : h.images[k].layers) {
-      const PackageLayer* l = &layer;
-      if (l->shipping == Shipping::packaged && carried.count(l->diff_id)) l = carried.at(l->diff_id);
-      if (l->shipping == Shipping::reused) needed.insert(l->diff_id);
-      if (l->shipping == Shipping::delta) needed.insert(l->bases.begin(), l->bases.end());
-    }
+  for (std::size_t k : chosen) needed.merge(sources.receiver_layers_needed(k));
   std::vector<std::string> missing;
   for (const auto& b : h.base_layers) {
     if (!needed.count(b.diff_id)) continue;

@@ -194,13 +194,17 @@ PackageImage parse_image(const nlohmann::json& image, const nlohmann::json& laye
       const DeltaMethod* method = find_delta_method(l.method);
       if (method == nullptr)
         fail(Errc::unsupported, "package header: {} uses delta method '{}', which this docker_delta does not know", where, l.method);
-      if (!e.contains("bases") || !e["bases"].is_array() || e["bases"].empty() || e["bases"].size() > listed_bases.size())
+      // A base is the receiver's (listed) or, in version 2, carried by an earlier image: never
+      // by this one or a later one, so that decoding a layer never waits on itself.
+      if (!e.contains("bases") || !e["bases"].is_array() || e["bases"].empty() ||
+          e["bases"].size() > listed_bases.size() + carried.size())
         fail(Errc::bad_input, "package header: {} has no valid 'bases' list", where);
       for (const auto& b : e["bases"]) {
         if (!b.is_string()) fail(Errc::bad_input, "package header: {} names a base that is not a string", where);
         l.bases.push_back(Digest::parse(b.get<std::string>(), "delta base"));
-        if (!is_listed_base(l.bases.back()))
-          fail(Errc::bad_input, "package header: {} reads base layer {}, which is not listed", where, l.bases.back().short_str());
+        if (!is_listed_base(l.bases.back()) && carried.count(l.bases.back()) == 0)
+          fail(Errc::bad_input, "package header: {} reads base layer {}, which is neither listed nor carried by an earlier image",
+               where, l.bases.back().short_str());
       }
       if (method->bases_per_payload() == 1 && l.bases.size() != 1)
         fail(Errc::bad_input, "package header: {} ({}) must name exactly one base", where, l.method);

@@ -79,7 +79,7 @@ TEST(DeltaPackageTest, RejectsWhatAReaderCannotTrust) {
     j["images"].push_back(second);
   }, "none carries it");
   expect_rejected([](auto& j) { j["images"][0]["layers"][1]["size"] = 1ull << 50; }, "beyond any real image");
-  expect_rejected([](auto& j) { j["images"][0]["layers"][1]["bases"] = {kB}; }, "not listed");
+  expect_rejected([](auto& j) { j["images"][0]["layers"][1]["bases"] = {kB}; }, "neither listed nor carried");
   expect_rejected([](auto& j) { j["images"][0]["layers"][1]["method"] = "magic"; }, "magic");
   expect_rejected([](auto& j) { j["images"][0]["layers"][0]["diff_id"] = kB; }, "not listed among the base layers");
   expect_rejected([](auto& j) { j["images"][0]["layers"][1]["payload"]["digest"] = "md5:00"; }, "digest");
@@ -122,6 +122,41 @@ TEST(DeltaPackageTest, ALaterImageTakesAnEarlierImagesLayerAsPackaged) {
   EXPECT_EQ(p.images[1].layers[1].shipping, Shipping::packaged);
   EXPECT_EQ(p.images[1].payload_bytes(), 100u);  // its config only
   EXPECT_EQ(p.payload_bytes(), 500u);
+}
+
+// Image 2's delta reads layer kB, which image 1 carries: that base is the package's own, not
+// one of the receiver's base layers.
+PackageHeader carried_base_sample() {
+  PackageHeader h = sample();
+  PackageImage second = h.images[0];
+  second.repo_tags = {"example.org/other:v2"};
+  second.layers[1].diff_id = Digest::parse("sha256:" + std::string(64, 'd'));
+  second.layers[1].bases = {Digest::parse(kB)};
+  h.images.push_back(second);
+  return h;
+}
+
+TEST(DeltaPackageTest, ADeltaMayReadALayerAnEarlierImageCarries) {
+  const PackageHeader p = round_trip(carried_base_sample());
+  ASSERT_EQ(p.images.size(), 2u);
+  EXPECT_EQ(p.images[1].layers[1].bases.at(0).str(), kB);
+  EXPECT_EQ(p.base_layers.size(), 1u);
+}
+
+TEST(DeltaPackageTest, ADeltaCannotReadALayerOfItsOwnOrALaterImage) {
+  PackageHeader h = carried_base_sample();
+  // Its own image's layer: decoding would wait on itself.
+  h.images[1].layers[1].bases = {h.images[1].layers[1].diff_id};
+  EXPECT_THROW(round_trip(h), Error);
+  // A later image's layer.
+  h = carried_base_sample();
+  h.images[0].layers[1].bases = {h.images[1].layers[1].diff_id};
+  try {
+    round_trip(h);
+    FAIL() << "accepted a base only a later image carries";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("neither listed nor carried by an earlier image"), std::string::npos) << e.what();
+  }
 }
 
 TEST(DeltaPackageTest, VersionOnePackagesStillRead) {

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/temp_file.h"
 #include "delta/base_images.h"
+#include "delta/layer_sources.h"
 #include "delta/package_layer_decoder.h"
 #include "formats/image/manifest_parser.h"
 
@@ -51,6 +52,14 @@ PackageVerdict verify_package(const PackageHeader& header, ByteStream& in, BaseI
     return have != nullptr && have->image_with_layer(d).has_value();
   };
   std::map<Digest, std::string> carried;  // layers earlier images carry -> their image's name
+  // Carried layers that a later image's delta reads as a base: kept as they are rebuilt.
+  const LayerSources sources(header);
+  std::set<Digest> carried_bases;
+  for (std::size_t k = 0; k < header.images.size(); ++k)
+    for (const auto& l : header.images[k].layers)
+      for (const auto& b : l.bases)
+        if (sources.carrier(b, k)) carried_bases.insert(b);
+  std::map<Digest, DeltaLayerFile> rebuilt_bases;
   std::vector<char> buffer(kBlockSize);
   for (std::size_t k = 0; k < header.images.size(); ++k) {
     const PackageImage& image = header.images[k];
@@ -106,12 +115,33 @@ PackageVerdict verify_package(const PackageHeader& header, ByteStream& in, BaseI
           if (bases) {
             std::vector<DeltaLayerFile> from;
             for (const auto& b : l.bases) {
-              if (!receiver_has(b)) fail(Errc::not_found, "the receiver lacks base layer {}", b.short_str());
-              from.push_back(bases->layer(b));
+              if (const auto c = sources.carrier(b, k)) {
+                auto it = rebuilt_bases.find(b);
+                if (it == rebuilt_bases.end())
+                  fail(Errc::integrity, "its base layer {} (carried by image {}) did not rebuild", b.short_str(), c->image + 1);
+                from.push_back(it->second);
+              } else {
+                if (!receiver_has(b)) fail(Errc::not_found, "the receiver lacks base layer {}", b.short_str());
+                from.push_back(bases->layer(b));
+              }
+            }
+            // Kept when a later delta reads it: the first carrier is the one later images use.
+            std::optional<DeltaLayerFile> keep;
+            if (carried_bases.count(l.diff_id) && !rebuilt_bases.count(l.diff_id) && !sources.carrier(l.diff_id, k)) {
+              keep.emplace();
+              keep->diff_id = l.diff_id;
+              keep->file = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx.temp_dir));
             }
             Hasher rebuilt;
-            decode_package_layer(l, payload, from, [&](const char* p, std::size_t n) { rebuilt.update(p, n); }, layer_what);
+            decode_package_layer(l, payload, from, [&](const char* p, std::size_t n) {
+              rebuilt.update(p, n);
+              if (keep) {
+                write_all(keep->file->get(), p, n, "temporary layer file");
+                keep->size += n;
+              }
+            }, layer_what);
             if (rebuilt.finish() != l.diff_id) fail(Errc::integrity, "it does not rebuild the layer (its diff_id differs)");
+            if (keep) rebuilt_bases.emplace(l.diff_id, std::move(*keep));
             lv.detail = l.shipping == Shipping::delta ? l.method + " delta decoded, diff_id checked" : "decompressed, diff_id checked";
           }
         }

@@ -8,6 +8,12 @@ std::optional<std::string> Receiver::image_with_layer(const Digest& diff_id) {
   return std::nullopt;
 }
 
+const DeltaLayerFile* Receiver::carried_layer(const Digest& diff_id) const {
+  for (const auto& l : carried_layers)
+    if (l.diff_id == diff_id) return &l;
+  return nullptr;
+}
+
 std::shared_ptr<Receiver> make_receiver(std::vector<StageSpec> bases, const std::vector<std::string>& inventory_files,
                                         const Registry& registry, const RunContext& ctx) {
   auto receiver = std::make_shared<Receiver>();

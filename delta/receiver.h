@@ -16,6 +16,12 @@ namespace dd {
 struct Receiver {
   Inventory inventory;                // from --inventory files
   std::unique_ptr<BaseImages> bases;  // from --base; may be null
+  // Several images in one package: the new layers that earlier images of the package carry,
+  // uncompressed and indexed (on disk, in unlinked temporary files; in memory only their file
+  // indexes). The receiver rebuilds them before it rebuilds a later image, so a later image's
+  // changed layers may be encoded against them as well.
+  std::vector<DeltaLayerFile> carried_layers;
+  const DeltaLayerFile* carried_layer(const Digest& diff_id) const;
   // The image that holds `diff_id` on the receiving side, if any.
   std::optional<std::string> image_with_layer(const Digest& diff_id);
 };

@@ -37,6 +37,8 @@ class DeltaFilter : public Filter {
     // A layer already held uncompressed in a file is checked and used where it lies.
     DeltaLayerFile layer = hold_layer(*data.body(), info.diff_id, ctx_.temp_dir);
     LayerPayload payload = encode(info, layer);
+    // The next images of a package may be encoded against it: the receiver rebuilds it first.
+    if (ctx_.multi_image && layer.index) ctx_.receiver->carried_layers.push_back(layer);
     // The body passes on as plain tar from the file it now lies in, checked on the way in.
     info.compression = Compression::none;
     info.stored = Descriptor{media_type::kOciLayer, info.diff_id, layer.size, {}, {}};
@@ -53,7 +55,9 @@ class DeltaFilter : public Filter {
   // Made at the first layer that needs one, so that the bases are read only then.
   DeltaEncoder& encoder() {
     if (!encoder_) {
-      bases_ = ctx_.receiver->bases->all_layers();
+      // Earlier images' layers first: where a path is in both, the receiver's old layer wins.
+      bases_ = ctx_.receiver->carried_layers;
+      for (auto& l : ctx_.receiver->bases->all_layers()) bases_.push_back(std::move(l));
       encoder_ = method_.make_encoder(bases_, settings_, ctx_.limits);
     }
     return *encoder_;

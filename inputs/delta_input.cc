@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -16,6 +17,7 @@
 #include "core/progress.h"
 #include "core/temp_file.h"
 #include "delta/delta_package.h"
+#include "delta/layer_sources.h"
 #include "core/printable.h"
 #include "delta/package_layer_decoder.h"
 #include "delta/package_parts.h"
@@ -82,15 +84,16 @@ class DeltaInput : public InputStore {
     for (std::size_t k = 0; k < chosen; ++k) before += package.images[k].payload_bytes();
     in.skip(before);
     const PackageImage& header = package.images[chosen];
-    package_ = &package;
+    LayerSources sources(package);
+    sources_ = &sources;
     chosen_ = chosen;
     if (package.images.size() > 1) what_ += fmt::format(" image {} ({})", chosen + 1, printable(header.name()));
-    check_bases(package, header);
+    check_bases(package);
     emit_manifest(header, first);
     emit_config(header, in, first);
     std::vector<bool> wanted;
     for (const auto& l : header.layers) wanted.push_back(first.fetch_callback(l.diff_id, BlobKind::layer));
-    fetch_bases(header, wanted);
+    fetch_bases(wanted);
     for (std::size_t i = 0; i < header.layers.size(); ++i) emit_layer(header, i, wanted[i], in, first);
     if (chosen + 1 == package.images.size()) {
       char extra;
@@ -99,14 +102,10 @@ class DeltaInput : public InputStore {
   }
 
  private:
-  // Before anything heavy: the receiver must hold every layer this image builds on.
-  void check_bases(const PackageHeader& package, const PackageImage& header) {
-    std::set<Digest> needed;
-    for (const auto& layer : header.layers) {
-      const PackageLayer& l = carrier_of(layer).first;
-      if (l.shipping == Shipping::reused) needed.insert(l.diff_id);
-      if (l.shipping == Shipping::delta) needed.insert(l.bases.begin(), l.bases.end());
-    }
+  // Before anything heavy: the receiver must hold every layer this image builds on, directly or
+  // through the layers of earlier images it is decoded from.
+  void check_bases(const PackageHeader& package) {
+    const std::set<Digest> needed = sources_->receiver_layers_needed(chosen_);
     std::vector<PackageBaseLayer> bases;
     for (const auto& b : package.base_layers)
       if (needed.count(b.diff_id)) bases.push_back(b);
@@ -126,14 +125,8 @@ class DeltaInput : public InputStore {
 
   // Reads from the bases only what the wanted layers are made of: a layer the destination
   // already has (a daemon's shared layers) costs nothing.
-  void fetch_bases(const PackageImage& header, const std::vector<bool>& wanted) {
-    std::set<Digest> needed;
-    for (std::size_t i = 0; i < header.layers.size(); ++i) {
-      const PackageLayer& l = carrier_of(header.layers[i]).first;
-      if (!wanted[i]) continue;
-      if (l.shipping == Shipping::reused) needed.insert(l.diff_id);
-      if (l.shipping == Shipping::delta) needed.insert(l.bases.begin(), l.bases.end());
-    }
+  void fetch_bases(const std::vector<bool>& wanted) {
+    const std::set<Digest> needed = sources_->receiver_layers_needed(chosen_, wanted);
     if (!needed.empty()) ctx_.receiver->bases->fetch(needed);
   }
 
@@ -192,21 +185,23 @@ class DeltaInput : public InputStore {
       log::verbose("{}: from the base", what);
     } else {
       const PackageLayer* source = &l;
+      std::size_t source_image = chosen_;
       if (l.shipping == Shipping::packaged) {
         // Carried by an earlier image of the package: its payload is read from there.
-        const auto [carrier, offset] = carrier_of(l);
-        if (path_ == "-") fail(Errc::usage, "{}: travels with an earlier image; apply the package from its file", what);
-        OpenedPackage again = open_package(path_);
-        again.stream->skip(offset);
-        payload = take_payload(carrier, *again.stream, what, true);
-        source = &carrier;
+        const auto carrier = sources_->carrier(l.diff_id, chosen_);
+        if (!carrier) fail(Errc::bad_input, "{}: travels with an earlier image, but none carries it", what);
+        payload = carried_payload(*carrier, what);
+        source = carrier->layer;
+        source_image = carrier->image;
         log::verbose("{}: decoded from the payload an earlier image carries", what);
       }
       // Decoded on another thread straight into whoever reads the body: no temporary copy of
-      // the layer, and decoding overlaps with writing the output.
+      // the layer, and decoding overlaps with writing the output. Its bases are at hand first.
       size = *source->size;
-      bytes = std::make_unique<ProducerStream>(
-          [this, source, payload, what](const ByteSink& out) { decode(*source, payload, out, what); });
+      auto bases = std::make_shared<std::vector<DeltaLayerFile>>(bases_for(*source, source_image, what));
+      bytes = std::make_unique<ProducerStream>([source, payload, bases, what](const ByteSink& out) {
+        decode_package_layer(*source, payload, *bases, out, what);
+      });
     }
     info.stored = Descriptor{media_type::kOciLayer, l.diff_id, size, {}, {}};
     info.source = info.stored;
@@ -236,32 +231,51 @@ class DeltaInput : public InputStore {
     return fd;
   }
 
-  void decode(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload, const ByteSink& out,
-              const std::string& what) {
-    std::vector<DeltaLayerFile> bases;
-    for (const auto& b : l.bases) bases.push_back(ctx_.receiver->bases->layer(b));
-    decode_package_layer(l, payload, bases, out, what);
+  // The payload of an earlier image's entry, read from the package file again.
+  std::shared_ptr<UniqueFd> carried_payload(const LayerCarrier& carrier, const std::string& what) {
+    if (path_ == "-") fail(Errc::usage, "{}: built from a layer an earlier image carries; apply the package from its file", what);
+    OpenedPackage again = open_package(path_);
+    again.stream->skip(carrier.offset);
+    return take_payload(*carrier.layer, *again.stream, what, true);
   }
 
-  // The layer entry whose payload makes `l`, and where that payload starts in the package: `l`
-  // itself (offset unused), or for a packaged layer the earlier image's entry that carries it.
-  std::pair<const PackageLayer&, std::uint64_t> carrier_of(const PackageLayer& l) const {
-    if (l.shipping != Shipping::packaged) return {l, 0};
-    std::uint64_t offset = package_->prefix_bytes;
-    for (std::size_t k = 0; k < chosen_; ++k) {
-      const PackageImage& image = package_->images[k];
-      offset += image.config_size;
-      for (const auto& c : image.layers) {
-        if (c.shipping != Shipping::full && c.shipping != Shipping::delta) continue;
-        if (c.diff_id == l.diff_id) return {c, offset};
-        offset += c.payload_size;
-      }
+  // The layers the entry `l` of image `image` is decoded against: the receiver's, or layers an
+  // earlier image carries, rebuilt first.
+  std::vector<DeltaLayerFile> bases_for(const PackageLayer& l, std::size_t image, const std::string& what) {
+    std::vector<DeltaLayerFile> bases;
+    for (const auto& b : l.bases) {
+      if (const auto carrier = sources_->carrier(b, image)) bases.push_back(carried_base(*carrier, what));
+      else bases.push_back(ctx_.receiver->bases->layer(b));
     }
-    fail(Errc::bad_input, "{}: layer {} travels with an earlier image, but none carries it", what_, l.diff_id.short_str());
+    return bases;
+  }
+
+  // A carried layer that a delta reads as its base, rebuilt once into an unlinked temporary file
+  // and checked against its diff_id. Its own bases come before it (the header allows only
+  // earlier images there, so this ends).
+  const DeltaLayerFile& carried_base(const LayerCarrier& carrier, const std::string& what) {
+    const PackageLayer& l = *carrier.layer;
+    if (auto it = carried_bases_.find(l.diff_id); it != carried_bases_.end()) return it->second;
+    const std::string base_what = fmt::format("{} (base layer {}, carried by image {})", what, l.diff_id.short_str(), carrier.image + 1);
+    const std::vector<DeltaLayerFile> bases = bases_for(l, carrier.image, base_what);
+    const auto payload = carried_payload(carrier, base_what);
+    DeltaLayerFile file;
+    file.diff_id = l.diff_id;
+    file.file = std::make_shared<UniqueFd>(make_unlinked_temp_file(ctx_.temp_dir));
+    Hasher h;
+    decode_package_layer(l, payload, bases, [&](const char* p, std::size_t n) {
+      h.update(p, n);
+      write_all(file.file->get(), p, n, "temporary layer file");
+      file.size += n;
+    }, base_what);
+    if (h.finish() != l.diff_id) fail(Errc::integrity, "{}: it does not rebuild the layer (its diff_id differs)", base_what);
+    log::verbose("{}: rebuilt first", base_what);
+    return carried_bases_.emplace(l.diff_id, std::move(file)).first->second;
   }
 
   const RunContext& ctx_;
-  const PackageHeader* package_ = nullptr;
+  const LayerSources* sources_ = nullptr;  // of the package run() reads
+  std::map<Digest, DeltaLayerFile> carried_bases_;
   std::size_t chosen_ = 0;
   std::string path_, selector_, what_;
   std::vector<std::string> trust_files_;

@@ -118,6 +118,7 @@ class DeltaOutput : public OutputStore {
       l.payload_size = payload->size;
       l.payload_digest = payload->digest;
       for (const auto& b : payload->bases) {
+        if (package_->image_carrying(b)) continue;  // rebuilt from this package, not the receiver's
         const auto image = ctx_.receiver ? ctx_.receiver->image_with_layer(b) : std::nullopt;
         image_.bases.emplace(b, image.value_or("?"));
       }

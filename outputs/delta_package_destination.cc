@@ -184,7 +184,11 @@ void DeltaPackageDestination::verify_written(const PackageHeader& header) {
 void DeltaPackageDestination::decode_and_check(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload,
                                                const std::string& what) {
   std::vector<DeltaLayerFile> bases;
-  for (const auto& b : l.bases) bases.push_back(ctx_.receiver->bases->layer(b));
+  for (const auto& b : l.bases) {
+    // A layer an earlier image carries: the new layer itself, whose own payload is checked too.
+    const DeltaLayerFile* carried = ctx_.receiver->carried_layer(b);
+    bases.push_back(carried ? *carried : ctx_.receiver->bases->layer(b));
+  }
   Hasher h;
   decode_package_layer(l, payload, bases, [&](const char* p, std::size_t n) { h.update(p, n); }, what);
   if (h.finish() != l.diff_id)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packages for a whole site: a stack of three images (web and worker on one base, tool on its
-# own), v1 and v2 of each, built here with buildah. One package carries the stack (the new base
+# own but holding a copy of the base's changed file), v1 and v2 of each, built here with buildah. One package carries the stack (the new base
 # layer once), split into parts, signed, verified; applied into a private dockerd, a multi-image
 # docker-archive (docker load) and an OCI layout (skopeo). Damaged, missing, swapped and foreign
 # parts and forged signatures are refused in one line with nothing written or loaded.
@@ -35,7 +35,9 @@ mkdir -p "$S"
         done
         cp "$BUSYBOX" "$c/tool/busybox"
         echo "tool $v" >"$c/tool/hello.txt"
-        printf 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY hello.txt /hello.txt\nCOPY hello.txt /usr/share/tool.txt\n' >"$c/tool/Containerfile"
+        # Its last layer's v2 file is in the layer web v2 carries, and in no layer of v1.
+        cp "$c/base/release" "$c/tool/release"
+        printf 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY hello.txt /hello.txt\nCOPY hello.txt /usr/share/tool.txt\nCOPY release /opt/tool/release\n' >"$c/tool/Containerfile"
         bud "localhost/tool:$v" "$c/tool"
         podman --storage-driver vfs --root "$ST/graph" --runroot "$RUN" save -q -m --format docker-archive \
             -o "$S/stack-$v.tar" "localhost/web:$v" "localhost/worker:$v" "localhost/tool:$v"
@@ -138,6 +140,44 @@ only_some() {
     assert_absent x.tar
 }
 t "--image applies only some; a packaged layer comes from the image that carries it" only_some
+
+carried_base() {
+    stack_package
+    # tool's changed last layer is a delta against the release layer web carries (itself a delta
+    # against the receiver's base): that base is named by the layer, not among the base layers.
+    expect_ok --json list "$S/stack.dd"
+    local carried tool_bases
+    carried=$(jq -r '[.[] | select(.image == 0)][1].diff_id' <<<"$OUT")
+    tool_bases=$(jq -r '[.[] | select(.image == 2)][3] | select(.ship == "delta") | .bases | join(" ")' <<<"$OUT")
+    assert_eq "tool's last layer reads web's carried layer" "$carried" "$tool_bases"
+    expect_ok --json info "$S/stack.dd"
+    assert_eq "not a receiver layer" 0 "$(jq --arg d "$carried" '[.base_layers[] | select(.diff_id == $d)] | length' <<<"$OUT")"
+    # tool alone: web's layer is rebuilt first from its payload, against the receiver's v1 base.
+    expect_ok --verbose apply "${BASES[@]}" "$S/stack.dd" tool.tar --image tool:v2
+    assert_match "rebuilt first" "carried by image 1\).*rebuilt first" "$ERR"
+    assert_eq "tool ID" "$ID_tool" "sha256:$(tar -xOf tool.tar manifest.json | jq -r '.[0].Config' | sed 's/\.json$//')"
+    tar -xOf tool.tar "$(tar -xOf tool.tar manifest.json | jq -r '.[0].Layers[3]')" | tar -xO opt/tool/release | grep -q "stack v2 release line 50" ||
+        fail "tool's release is not v2's"
+    # ... and so tool alone needs the base web's layer is decoded against, which tool v1 lacks.
+    mkdir dest
+    expect_fail 1 "lack 1 layer.*of localhost/(web|worker):v1" apply --base "docker-archive:$V1:localhost/tool:v1" "$S/stack.dd" dest/t.tar --image tool:v2
+    assert_dir_empty dest
+    # A header whose delta reads a layer only a later image carries is refused before any work.
+    python3 - "$S/stack.dd" later.dd <<'PY'
+import os, sys
+sys.path.insert(0, os.environ['FORGE_DIR'])
+from package_file import Package
+p = Package(sys.argv[1])
+web, tool = p.header['images'][0], p.header['images'][2]
+delta = next(l for l in web['layers'] if l['ship'] == 'delta')
+delta['bases'] = [tool['layers'][3]['diff_id']]
+p.write(sys.argv[2])
+PY
+    expect_fail 1 "reads base layer sha256:[0-9a-f]+, which is neither listed nor carried by an earlier image" \
+        apply "${BASES[@]}" later.dd dest/t.tar
+    assert_dir_empty dest
+}
+t "a changed layer is encoded against a layer an earlier image of the package carries" carried_base
 
 missing_base() {
     stack_package
@@ -309,7 +349,7 @@ verify_cases() {
     assert_match "without bases" "whole and undamaged" "$OUT"
     expect_ok --json verify "${BASES[@]}" "$S/stack.dd"
     assert_eq "decoded" true "$(jq .decoded <<<"$OUT")"
-    assert_eq "every layer ok" 9 "$(jq '[.images[].layers[] | select(.ok)] | length' <<<"$OUT")"
+    assert_eq "every layer ok" 10 "$(jq '[.images[].layers[] | select(.ok)] | length' <<<"$OUT")"
     # A payload damaged in place (its digest no longer matches): verify names the layer.
     python3 - "$S/stack.dd" damaged.dd <<'PY'
 import os, sys
