@@ -68,14 +68,26 @@ Digest Hasher::finish() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(impl_->ctx, md, &len);
+  return Digest::from_raw(algorithm_, std::string_view(reinterpret_cast<const char*>(md), len));
+}
+
+Digest Digest::from_raw(std::string_view algorithm, std::string_view raw) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    hex.push_back(kHex[md[i] >> 4]);
-    hex.push_back(kHex[md[i] & 15]);
+  std::string text(algorithm);
+  text.push_back(':');
+  for (unsigned char c : raw) {
+    text.push_back(kHex[c >> 4]);
+    text.push_back(kHex[c & 15]);
   }
-  return Digest::parse(algorithm_ + ":" + hex);
+  return parse(text);  // checks the length for the algorithm
+}
+
+std::string Digest::raw() const {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string out;
+  out.reserve(hex_.size() / 2);
+  for (std::size_t i = 0; i + 1 < hex_.size(); i += 2) out.push_back(static_cast<char>(nibble(hex_[i]) << 4 | nibble(hex_[i + 1])));
+  return out;
 }
 
 }  // namespace dd

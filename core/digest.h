@@ -16,12 +16,15 @@ class Digest {
   static Digest parse(std::string_view text, std::string_view what = "digest");
   static Digest sha256_of(std::string_view bytes);
   static Digest from_sha256_hex(std::string_view hex) { return parse(std::string("sha256:").append(hex)); }
+  // From the digest's bytes (32 for sha256, 64 for sha512), as binary formats store it.
+  static Digest from_raw(std::string_view algorithm, std::string_view raw);
 
   const std::string& algorithm() const { return algorithm_; }
   const std::string& hex() const { return hex_; }
   std::string str() const { return empty() ? std::string() : algorithm_ + ":" + hex_; }
   std::string short_str() const { return algorithm_ + ":" + hex_.substr(0, 12); }
   bool empty() const { return hex_.empty(); }
+  std::string raw() const;  // the digest's bytes
 
   friend bool operator==(const Digest&, const Digest&) = default;
   friend auto operator<=>(const Digest&, const Digest&) = default;

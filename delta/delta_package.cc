@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/base64.h"
+#include "core/big_endian.h"
 #include "core/error.h"
 #include "delta/delta_method.h"
 #include "formats/image/manifest_parser.h"
@@ -12,15 +13,6 @@ namespace dd {
 namespace {
 
 constexpr std::uint64_t kMaxLayerSize = 1ull << 42;  // 4 TiB: nothing real comes near it
-
-void put_be(std::string& s, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-std::uint64_t get_be(const unsigned char* p, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
-  return v;
-}
 
 Shipping parse_shipping(const std::string& s, std::uint32_t version) {
   if (s == "reused") return Shipping::reused;
@@ -283,12 +275,11 @@ std::string package_prefix(const std::string& json, const std::optional<PackageS
                 .dump();
   }
   std::string out(reinterpret_cast<const char*>(kPackageMagic.data()), kPackageMagic.size());
-  put_be(out, kPackageFormatVersion, 4);
-  put_be(out, json.size(), 4);
-  put_be(out, block.size(), 4);
+  append_be(out, kPackageFormatVersion, 4);
+  append_be(out, json.size(), 4);
+  append_be(out, block.size(), 4);
   out += json;
-  const Digest d = Digest::sha256_of(json);
-  for (std::size_t i = 0; i < d.hex().size(); i += 2) out.push_back(static_cast<char>(std::stoi(d.hex().substr(i, 2), nullptr, 16)));
+  out += Digest::sha256_of(json).raw();
   out += block;
   return out;
 }
@@ -326,7 +317,7 @@ PackageHeader read_package_header(ByteStream& in, const Limits& limits, const st
   if (got < kPackageMagic.size() || std::memcmp(pre, kPackageMagic.data(), kPackageMagic.size()) != 0)
     fail(Errc::bad_input, "{} is not a docker_delta package", what);
   if (got < 16) fail(Errc::bad_input, "{} is truncated (it ends inside its preamble)", what);
-  const std::uint64_t version = get_be(pre + 8, 4);
+  const std::uint64_t version = read_be(pre + 8, 4);
   if (version < kOldestPackageFormatVersion || version > kPackageFormatVersion)
     fail(Errc::unsupported, "{} has package format version {}; this docker_delta reads versions {} to {}", what, version,
          kOldestPackageFormatVersion, kPackageFormatVersion);
@@ -334,11 +325,11 @@ PackageHeader read_package_header(ByteStream& in, const Limits& limits, const st
   if (version >= 2) {
     fill(20);
     if (got < 20) fail(Errc::bad_input, "{} is truncated (it ends inside its preamble)", what);
-    signature_length = get_be(pre + 16, 4);
+    signature_length = read_be(pre + 16, 4);
     if (signature_length > kMaxSignatureBlockBytes)
       fail(Errc::limit, "{}: its signature block claims {} bytes, more than {}", what, signature_length, kMaxSignatureBlockBytes);
   }
-  const std::uint64_t length = get_be(pre + 12, 4);
+  const std::uint64_t length = read_be(pre + 12, 4);
   if (length > limits.max_json_bytes)
     fail(Errc::limit, "{}: its header claims {} bytes, more than {}", what, length, limits.max_json_bytes);
   std::string json(length, '\0');
@@ -346,9 +337,7 @@ PackageHeader read_package_header(ByteStream& in, const Limits& limits, const st
   unsigned char digest[32];
   read_exact(in, reinterpret_cast<char*>(digest), sizeof digest, what);
   const Digest actual = Digest::sha256_of(json);
-  std::string hex;
-  for (unsigned char c : digest) hex += fmt::format("{:02x}", c);
-  if (hex != actual.hex()) fail(Errc::integrity, "{}: the package header is damaged (its checksum does not match)", what);
+  if (actual.raw() != std::string_view(reinterpret_cast<const char*>(digest), sizeof digest)) fail(Errc::integrity, "{}: the package header is damaged (its checksum does not match)", what);
   std::string block(signature_length, '\0');
   read_exact(in, block.data(), block.size(), what);
   PackageHeader header = parse_package_header(parse_json_limited(json, limits, what + " header"), limits);

@@ -11,30 +11,13 @@
 #include <tuple>
 #include <optional>
 
+#include "core/big_endian.h"
 #include "core/error.h"
 
 namespace dd {
 namespace {
 
-void put_be(std::string& s, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-std::uint64_t get_be(const unsigned char* p, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
-  return v;
-}
-std::string raw_sha256(std::string_view bytes) {
-  const Digest d = Digest::sha256_of(bytes);
-  std::string raw;
-  for (std::size_t i = 0; i < d.hex().size(); i += 2) raw.push_back(static_cast<char>(std::stoi(d.hex().substr(i, 2), nullptr, 16)));
-  return raw;
-}
-std::string hex_of(std::string_view raw) {
-  std::string hex;
-  for (unsigned char c : raw) hex += fmt::format("{:02x}", c);
-  return hex;
-}
+std::string raw_sha256(std::string_view bytes) { return Digest::sha256_of(bytes).raw(); }
 
 // The data of several parts, one after another.
 class PartsStream : public PackageStream {
@@ -124,14 +107,14 @@ std::optional<PartHeader> read_part_header(int fd, const std::string& label, boo
     fail(Errc::bad_input, "{} is not a part of a split docker_delta package", label);
   }
   if (n < static_cast<ssize_t>(sizeof raw)) fail(Errc::bad_input, "{} is truncated (it ends inside its part header)", label);
-  if (hex_of(std::string_view(reinterpret_cast<char*>(raw) + 96, 32)) != hex_of(raw_sha256(std::string_view(reinterpret_cast<char*>(raw), 96))))
+  if (std::string_view(reinterpret_cast<char*>(raw) + 96, 32) != raw_sha256(std::string_view(reinterpret_cast<char*>(raw), 96)))
     fail(Errc::integrity, "{} is damaged (its part header's checksum does not match)", label);
-  if (get_be(raw + 8, 4) != 1) fail(Errc::unsupported, "{} has part format version {}; this docker_delta reads 1", label, get_be(raw + 8, 4));
+  if (read_be(raw + 8, 4) != 1) fail(Errc::unsupported, "{} has part format version {}; this docker_delta reads 1", label, read_be(raw + 8, 4));
   PartHeader h;
-  h.index = static_cast<std::uint32_t>(get_be(raw + 12, 4));
-  h.count = static_cast<std::uint32_t>(get_be(raw + 16, 4));
-  h.data_bytes = get_be(raw + 24, 8);
-  h.identity = Digest::from_sha256_hex(hex_of(std::string_view(reinterpret_cast<char*>(raw) + 32, 32)));
+  h.index = static_cast<std::uint32_t>(read_be(raw + 12, 4));
+  h.count = static_cast<std::uint32_t>(read_be(raw + 16, 4));
+  h.data_bytes = read_be(raw + 24, 8);
+  h.identity = Digest::from_raw("sha256", std::string_view(reinterpret_cast<char*>(raw) + 32, 32));
   h.data_sha256.assign(reinterpret_cast<char*>(raw) + 64, 32);
   if (h.count == 0 || h.count > kMaxParts || h.index == 0 || h.index > h.count)
     fail(Errc::bad_input, "{} claims to be part {} of {}", label, h.index, h.count);
@@ -195,7 +178,7 @@ OpenedPackage open_checked_parts(const std::vector<std::string>& paths, const st
       FileRangeStream data(fd, kPartHeaderBytes, h.data_bytes, label);
       Hasher hash;
       copy_stream(data, [&](const char* b, std::size_t n) { hash.update(b, n); });
-      if (hash.finish().hex() != hex_of(h.data_sha256))
+      if (hash.finish().raw() != h.data_sha256)
         fail(Errc::integrity, "{} is damaged (its SHA-256 does not match)", label);
       std::lock_guard lock(checked_mutex);
       checked_parts.insert(key);
@@ -240,13 +223,12 @@ std::string part_path(const std::string& package, std::uint32_t index) { return 
 
 std::string encode_part_header(const PartHeader& h) {
   std::string out(reinterpret_cast<const char*>(kPartMagic.data()), kPartMagic.size());
-  put_be(out, 1, 4);
-  put_be(out, h.index, 4);
-  put_be(out, h.count, 4);
-  put_be(out, 0, 4);
-  put_be(out, h.data_bytes, 8);
-  for (std::size_t i = 0; i < h.identity.hex().size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(h.identity.hex().substr(i, 2), nullptr, 16)));
+  append_be(out, 1, 4);
+  append_be(out, h.index, 4);
+  append_be(out, h.count, 4);
+  append_be(out, 0, 4);
+  append_be(out, h.data_bytes, 8);
+  out += h.identity.raw();
   out += h.data_sha256;
   out += raw_sha256(out);
   if (out.size() != kPartHeaderBytes) fail(Errc::internal, "a part header of {} bytes", out.size());

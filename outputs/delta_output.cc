@@ -33,18 +33,9 @@ class DeltaOutput : public OutputStore {
     check_options(spec, {"dry-run", "no-verify", "compression", "compression-level", "split", "sign"});
     payload_ = payload_settings(spec);
     PackageWriteSettings settings = write_settings(spec);
-    if (ctx.multi_image) {
-      if (!ctx.multi_image->destination) {
-        ctx.multi_image->destination = std::make_unique<DeltaPackageDestination>(std::move(settings), ctx);
-      } else if (auto* shared = dynamic_cast<DeltaPackageDestination*>(ctx.multi_image->destination.get());
-                 shared == nullptr || shared->settings().path != settings.path) {
-        fail(Errc::internal, "{}: the images of one package go to one delta destination", spec_text_);
-      }
-      package_ = static_cast<DeltaPackageDestination*>(ctx.multi_image->destination.get());
-    } else {
-      own_ = std::make_unique<DeltaPackageDestination>(std::move(settings), ctx);
-      package_ = own_.get();
-    }
+    package_ = &shared_destination(
+        ctx, own_, [&] { return std::make_unique<DeltaPackageDestination>(settings, ctx); },
+        [&](const DeltaPackageDestination& d) { return d.settings().path == settings.path; }, spec_text_);
   }
 
   // A layer an earlier image of the same package carries travels once: its body is not wanted.

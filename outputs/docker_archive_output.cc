@@ -89,14 +89,9 @@ class DockerArchiveOutput : public OutputStore {
     auto [path, ref] = split_path_and_ref(spec.argument);
     if (path.empty()) fail(Errc::usage, "docker-archive needs a path: docker-archive:PATH[:REF]");
     if (!ref.empty()) ref_tag_ = repo_tag_from_ref(ref);
-    if (ctx.multi_image) {
-      if (!ctx.multi_image->destination) ctx.multi_image->destination = std::make_unique<DockerArchiveFile>(path, spec_text_, ctx.force);
-      file_ = dynamic_cast<DockerArchiveFile*>(ctx.multi_image->destination.get());
-      if (file_ == nullptr || file_->path() != path) fail(Errc::internal, "{}: the images of one archive go to one destination", spec_text_);
-    } else {
-      own_ = std::make_unique<DockerArchiveFile>(path, spec_text_, ctx.force);
-      file_ = own_.get();
-    }
+    file_ = &shared_destination(
+        ctx, own_, [&] { return std::make_unique<DockerArchiveFile>(path, spec_text_, ctx.force); },
+        [&](const DockerArchiveFile& f) { return f.path() == path; }, spec_text_);
     earlier_ = file_->writer().written_layers();
   }
 

@@ -143,16 +143,9 @@ class OciLayoutOutput : public OutputStore {
     if (path.empty())
       fail(Errc::usage, "{} needs a path: {}", spec.kind, as_archive ? "oci-archive:PATH[:REF]" : "oci:DIR[:REF]");
     ref_ = ref;
-    if (ctx.multi_image) {
-      if (!ctx.multi_image->destination)
-        ctx.multi_image->destination = std::make_unique<OciLayoutFile>(path, spec_text_, as_archive, ctx.force);
-      file_ = dynamic_cast<OciLayoutFile*>(ctx.multi_image->destination.get());
-      if (file_ == nullptr || file_->path() != path || file_->as_archive() != as_archive)
-        fail(Errc::internal, "{}: the images of one layout go to one destination", spec_text_);
-    } else {
-      own_ = std::make_unique<OciLayoutFile>(path, spec_text_, as_archive, ctx.force);
-      file_ = own_.get();
-    }
+    file_ = &shared_destination(
+        ctx, own_, [&] { return std::make_unique<OciLayoutFile>(path, spec_text_, as_archive, ctx.force); },
+        [&](const OciLayoutFile& f) { return f.path() == path && f.as_archive() == as_archive; }, spec_text_);
   }
 
   bool fetch_callback(const Digest&, BlobKind) override { return true; }  // a layout holds every blob

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/limits.h"
 #include "core/progress.h"
 #include "pipeline/platform.h"
@@ -39,5 +40,21 @@ struct RunContext {
   std::string docker_host;             // --host; empty: $DOCKER_HOST, then the default socket
   std::shared_ptr<MultiImageRun> multi_image;  // set: this run adds one image to a shared destination
 };
+
+// Where an output of type T writes: alone, into `own`, which `make` makes; in a multi-image run,
+// into the destination the first run's output made (with `make`), which `same` must accept as
+// the one this output names.
+template <class T, class Make, class Same>
+T& shared_destination(const RunContext& ctx, std::unique_ptr<T>& own, Make make, Same same, const std::string& what) {
+  if (!ctx.multi_image) {
+    own = make();
+    return *own;
+  }
+  auto& slot = ctx.multi_image->destination;
+  if (!slot) slot = make();
+  auto* shared = dynamic_cast<T*>(slot.get());
+  if (shared == nullptr || !same(*shared)) fail(Errc::internal, "{}: the images of one run go to one destination", what);
+  return *shared;
+}
 
 }  // namespace dd

@@ -20,12 +20,6 @@ bool exists(const std::string& p) {
   return ::lstat(p.c_str(), &st) == 0;
 }
 
-std::string raw_of(const Digest& d) {
-  std::string raw;
-  for (std::size_t i = 0; i < d.hex().size(); i += 2) raw.push_back(static_cast<char>(std::stoi(d.hex().substr(i, 2), nullptr, 16)));
-  return raw;
-}
-
 void pwrite_all(int fd, const char* data, std::size_t size, off_t at, const std::string& what) {
   std::size_t done = 0;
   while (done < size) {
@@ -111,7 +105,7 @@ void PackageFileWriter::end_part() {
   h.count = static_cast<std::uint32_t>(files_.size());
   h.data_bytes = part_bytes_;
   h.identity = identity_;
-  h.data_sha256 = raw_of(part_hash_->finish());
+  h.data_sha256 = part_hash_->finish().raw();
   pwrite_all(files_[part_]->temp_fd(), encode_part_header(h), 0, files_[part_]->temp_path());
   part_hash_ = std::make_unique<Hasher>();
   part_bytes_ = 0;
