@@ -86,7 +86,10 @@ class DockerArchiveOutput : public OutputStore {
     if (auto it = spec.options.find("compress"); it != spec.options.end() && parse_compression(it->second) != Compression::none)
       fail(Errc::usage, "docker-archive layers are always uncompressed (docker load and skopeo expect plain tar); "
                         "--compress {} applies to oci and oci-archive destinations", it->second);
-    auto [path, ref] = split_path_and_ref(spec.argument);
+    // Named, not a structured binding: clang before 16 cannot capture bindings in the lambdas below.
+    const auto path_and_ref = split_path_and_ref(spec.argument);
+    const auto& path = path_and_ref.first;
+    const auto& ref = path_and_ref.second;
     if (path.empty()) fail(Errc::usage, "docker-archive needs a path: docker-archive:PATH[:REF]");
     if (!ref.empty()) ref_tag_ = repo_tag_from_ref(ref);
     file_ = &shared_destination(

@@ -139,7 +139,10 @@ class OciLayoutOutput : public OutputStore {
     check_options(spec, {"compress"});
     if (auto it = spec.options.find("compress"); it != spec.options.end())
       target_compression_ = parse_compression(it->second);
-    auto [path, ref] = split_path_and_ref(spec.argument);
+    // Named, not a structured binding: clang before 16 cannot capture bindings in the lambdas below.
+    const auto path_and_ref = split_path_and_ref(spec.argument);
+    const auto& path = path_and_ref.first;
+    const auto& ref = path_and_ref.second;
     if (path.empty())
       fail(Errc::usage, "{} needs a path: {}", spec.kind, as_archive ? "oci-archive:PATH[:REF]" : "oci:DIR[:REF]");
     ref_ = ref;

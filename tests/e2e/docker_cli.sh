@@ -31,8 +31,10 @@ docker_runs_the_plugin() {
     [[ -x $DEBIAN_DOCKER ]] || skip "Debian's docker client ($DEBIAN_DOCKER) is not installed"
     plugin_config "$CASE_DIR/cfg"
     export DOCKER_CONFIG=$CASE_DIR/cfg
-    "$DEBIAN_DOCKER" --help | grep -Eq '^  delta\*? +Ship images' || fail "docker --help does not list delta: $("$DEBIAN_DOCKER" --help | grep -i delta)"
-    "$DEBIAN_DOCKER" delta --help | grep -q 'Usage: docker delta' || fail "docker delta --help is not ours"
+    "$DEBIAN_DOCKER" --help | grep -E '^  delta\*? +Ship images' >/dev/null || fail "docker --help does not list delta: $("$DEBIAN_DOCKER" --help | grep -i delta)"
+    local help
+    help=$("$DEBIAN_DOCKER" delta --help)
+    [[ $help == *'Usage: docker delta'* ]] || fail "docker delta --help is not ours"
     docker load -i "$SMALL" >/dev/null
     local host=$DOCKER_HOST got
     # docker's own --host reaches the plugin: with DOCKER_HOST unset, only it names the daemon.

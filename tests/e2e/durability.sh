@@ -185,10 +185,10 @@ synced() {
     sed -n "${rename_line}p" trace.txt | grep -q "out.d\"" || fail "the last rename is not the layout's: $(sed -n "${rename_line}p" trace.txt)"
     for f in index.json oci-layout blobs blobs/sha256 $(cd out.d && ls blobs/sha256 | sed 's#^#blobs/sha256/#'); do
         name=$(basename "$f")
-        head -n "$rename_line" trace.txt | grep -Eq "fsync\([0-9]+<[^>]*docker_delta-tmp-[^>]*/${f//\//\\/}>\)" \
+        head -n "$rename_line" trace.txt | grep -E "fsync\([0-9]+<[^>]*docker_delta-tmp-[^>]*/${f//\//\\/}>\)" >/dev/null \
             || fail "$f not synced before the rename: $(head -n "$rename_line" trace.txt | grep fsync | head -20)"
     done
-    tail -n +"$rename_line" trace.txt | grep -Eq "fsync\([0-9]+<$CASE_DIR>\)" || fail "the parent directory is not synced after the rename: $(tail -n +"$rename_line" trace.txt)"
+    tail -n +"$rename_line" trace.txt | grep -E "fsync\([0-9]+<$CASE_DIR>\)" >/dev/null || fail "the parent directory is not synced after the rename: $(tail -n +"$rename_line" trace.txt)"
 }
 t "outputs are synced before and after the rename" synced
 

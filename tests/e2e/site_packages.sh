@@ -156,8 +156,11 @@ carried_base() {
     expect_ok --verbose apply "${BASES[@]}" "$S/stack.dd" tool.tar --image tool:v2
     assert_match "rebuilt first" "carried by image 1\).*rebuilt first" "$ERR"
     assert_eq "tool ID" "$ID_tool" "sha256:$(tar -xOf tool.tar manifest.json | jq -r '.[0].Config' | sed 's/\.json$//')"
-    tar -xOf tool.tar "$(tar -xOf tool.tar manifest.json | jq -r '.[0].Layers[3]')" | tar -xO opt/tool/release | grep -q "stack v2 release line 50" ||
-        fail "tool's release is not v2's"
+    # Read whole, not piped into grep -q: grep stops at the first match and, under pipefail, the
+    # writer's SIGPIPE would fail the check.
+    local release
+    release=$(tar -xOf tool.tar "$(tar -xOf tool.tar manifest.json | jq -r '.[0].Layers[3]')" | tar -xO opt/tool/release)
+    [[ $release == *"stack v2 release line 50"* ]] || fail "tool's release is not v2's"
     # ... and so tool alone needs the base web's layer is decoded against, which tool v1 lacks.
     mkdir dest
     expect_fail 1 "lack 1 layer.*of localhost/(web|worker):v1" apply --base "docker-archive:$V1:localhost/tool:v1" "$S/stack.dd" dest/t.tar --image tool:v2

@@ -62,7 +62,7 @@ in_root docker_delta --version >/dev/null || fail "docker_delta does not run in 
 in_root docker_delta -q process /tmp/sample.tar /tmp/out.tar || fail "process failed in the chroot"
 in_root docker_delta inspect --verify /tmp/out.tar >/dev/null || fail "inspect --verify failed in the chroot"
 in_root docker_delta process /tmp/out.tar /tmp/layout.d/ -q || fail "writing an OCI layout failed in the chroot"
-in_root /usr/libexec/docker/cli-plugins/docker-delta docker-cli-plugin-metadata | grep -q '"SchemaVersion":"0.1.0"' \
+in_root /usr/libexec/docker/cli-plugins/docker-delta docker-cli-plugin-metadata | grep '"SchemaVersion":"0.1.0"' >/dev/null \
   || fail "the docker CLI plugin link does not answer its metadata"
 
 # Purged, nothing of it remains.

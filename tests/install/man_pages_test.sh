@@ -13,7 +13,7 @@ for p in $pages; do
   # Wide, so that no name is broken at a hyphen across lines.
   text=$(MANWIDTH=2000 man -l "$f" 2>"$dir/.warnings") || fail "man -l $p failed"
   [[ ! -s $dir/.warnings ]] || fail "man -l $p warned: $(head -2 "$dir/.warnings")"
-  lexgrog "$f" | grep -q "\"$p - " || fail "$p has no NAME line that whatis reads"
+  lexgrog "$f" | grep "\"$p - " >/dev/null || fail "$p has no NAME line that whatis reads"
   all+=$text
 done
 rm -f "$dir/.warnings"
