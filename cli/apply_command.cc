@@ -10,6 +10,7 @@
 
 #include "cli/builtin_stages.h"
 #include "cli/cli_state.h"
+#include "clients/registry/registry_reference.h"
 #include "core/error.h"
 #include "core/printable.h"
 #include "core/progress.h"
@@ -61,6 +62,22 @@ void default_bases_from_daemon(PipelineFlags& flags, const std::string& destinat
     if (b.image.empty()) continue;
     const std::string name = parse_image_reference(b.image, "the package's base image name").familiar();
     if (names.insert(name).second) flags.bases.push_back("docker-daemon:" + name);
+  }
+}
+
+// `apply` to a registry with no --base: the package's base images are read from that registry,
+// under their own repository names ("app:v1", from wherever it came, is HOST/app:v1 there).
+void default_bases_from_registry(PipelineFlags& flags, const std::string& destination, const PackageHeader* header) {
+  if (header == nullptr || !flags.bases.empty() || destination.rfind("docker://", 0) != 0) return;
+  const RegistryReference site = parse_registry_reference(destination.substr(7));
+  std::set<std::string> names;
+  for (const auto& b : header->base_layers) {
+    if (b.image.empty()) continue;
+    const ImageReference ref = parse_image_reference(b.image, "the package's base image name");
+    std::string path = ref.path;
+    if (ref.domain == "docker.io" && path.starts_with("library/")) path = path.substr(8);
+    const std::string name = "docker://" + site.host + "/" + path + (ref.digest.empty() ? ":" + ref.tag_or_latest() : "@" + ref.digest);
+    if (names.insert(name).second) flags.bases.push_back(name);
   }
 }
 
@@ -208,6 +225,7 @@ int run_apply(const ApplyArgs& given, const char* destination_kind, const Global
   if (header && destination == "docker-daemon:")
     for (std::size_t k : chosen) package_tag(header->images[k]);  // refused here, before anything is read
   default_bases_from_daemon(args.flags, destination, header ? &*header : nullptr);
+  default_bases_from_registry(args.flags, destination, header ? &*header : nullptr);
   Progress progress(false);
   RunContext ctx = make_context(args.flags, global, progress);
   if (args.dry_run) {
@@ -289,6 +307,7 @@ void add_apply_commands(CLI::App& app, CliState& state) {
   add_apply(app, state, "apply", "Rebuild the image in a delta package, with the --base image it builds on", nullptr);
   add_apply(app, state, "delta-to-archive", "apply, writing a docker-loadable archive", "docker-archive");
   add_apply(app, state, "delta-to-oci", "apply, writing an OCI layout directory", "oci");
+  add_apply(app, state, "delta-to-registry", "apply, pushing to a registry: DEST is //HOST[:PORT]/REPO[:TAG]", "docker");
   add_apply(app, state, "delta-to-docker", "apply into the docker daemon, tagged NAME:TAG (default: the package's name)",
             "docker-daemon");
 }

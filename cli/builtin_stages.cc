@@ -11,11 +11,13 @@
 #include "inputs/docker_archive_input.h"
 #include "inputs/docker_daemon_input.h"
 #include "inputs/oci_layout_input.h"
+#include "inputs/registry_input.h"
 #include "outputs/delta_output.h"
 #include "outputs/dir_output.h"
 #include "outputs/docker_archive_output.h"
 #include "outputs/docker_daemon_output.h"
 #include "outputs/oci_layout_output.h"
+#include "outputs/registry_output.h"
 #include "outputs/search_output.h"
 
 namespace dd {
@@ -27,6 +29,7 @@ void register_builtin_stages(Registry& registry) {
   register_delta_input(registry);
   register_dir_input(registry);
   register_docker_daemon_input(registry);
+  register_registry_input(registry);
   register_platform_filter(registry);
   register_normalize_timestamps_filter(registry);
   register_dedupe_filter(registry);
@@ -37,6 +40,7 @@ void register_builtin_stages(Registry& registry) {
   register_delta_output(registry);
   register_dir_output(registry);
   register_docker_daemon_output(registry);
+  register_registry_output(registry);
   register_search_output(registry);
 }
 

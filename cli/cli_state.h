@@ -36,6 +36,9 @@ struct PipelineFlags {
   std::vector<std::string> inventories;  // --inventory: files listing what the receiver has
   std::string host;                      // --host: the docker daemon's socket
   std::string format;                    // --format: the type a bare DEST is written as
+  std::string creds;                     // --creds USER:PASSWORD for registries
+  std::string tls_verify = "true";       // --tls-verify: false allows untrusted TLS and plain HTTP
+  std::string cert_dir;                  // --cert-dir: a registry's ca.crt, client.cert, client.key
 };
 
 struct CliState {
@@ -44,7 +47,7 @@ struct CliState {
 };
 
 void add_pipeline_flags(CLI::App& cmd, PipelineFlags& flags, bool writes_output);
-// --host: which docker daemon.
+// --host: which docker daemon; and --creds, --tls-verify, --cert-dir: how to reach registries.
 void add_host_flag(CLI::App& cmd, PipelineFlags& flags);
 // --base and --inventory (the latter only where a package is made).
 void add_receiver_flags(CLI::App& cmd, PipelineFlags& flags, bool with_inventory);

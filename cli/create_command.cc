@@ -191,6 +191,8 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
 void add_create_commands(CLI::App& app, CliState& state) {
   add_create(app, state, "create", "Make a delta package of one or more images: only what the receiver lacks", nullptr);
   add_create(app, state, "archive-to-delta", "Same as create, IMAGE read as an archive (docker or OCI)", "archive");
+  add_create(app, state, "registry-to-delta", "Same as create, IMAGE (and bare --base names) read from a registry: //HOST/REPO:TAG",
+             "docker");
   add_create(app, state, "docker-to-delta", "Same as create, IMAGE (and bare --base names) read from the docker daemon", "docker-daemon");
 }
 

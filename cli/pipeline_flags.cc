@@ -69,6 +69,16 @@ bool has_kind_prefix(const std::string& text, Registry::Role role) {
 
 void add_host_flag(CLI::App& cmd, PipelineFlags& flags) {
   cmd.add_option("--host", flags.host, "the docker daemon: unix:///PATH or tcp://HOST:PORT (default: $DOCKER_HOST, then unix:///var/run/docker.sock)");
+  cmd.add_option("--creds", flags.creds,
+                 "USER:PASSWORD for docker:// registries (default: the auth files: $REGISTRY_AUTH_FILE, "
+                 "$XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json)");
+  cmd.add_option("--tls-verify", flags.tls_verify,
+                 "true: registries must present a trusted certificate; false: any certificate, and plain HTTP (default: true; "
+                 "plain HTTP is always allowed to localhost)")
+      ->check(CLI::IsMember({"true", "false"}));
+  cmd.add_option("--cert-dir", flags.cert_dir,
+                 "a registry's TLS files: ca.crt, client.cert, client.key (default: /etc/containers/certs.d/HOST, "
+                 "then /etc/docker/certs.d/HOST)");
 }
 
 void add_receiver_flags(CLI::App& cmd, PipelineFlags& flags, bool with_inventory) {
@@ -135,6 +145,7 @@ RunContext make_context(const PipelineFlags& flags, const GlobalFlags& global, P
   progress = Progress(mode);
   ctx.progress = &progress;
   ctx.docker_host = flags.host;
+  ctx.registry = {flags.creds, flags.tls_verify != "false", flags.cert_dir};
   attach_receiver(ctx, flags);
   return ctx;
 }

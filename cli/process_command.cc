@@ -34,6 +34,12 @@ constexpr Preset kPresets[] = {
     {"docker-to-oci", "docker-daemon", "oci", "image in the docker daemon to an OCI layout directory", "app:v2 app.d:v2"},
     {"archive-to-docker", "archive", "docker-daemon", "archive (docker or OCI) into the docker daemon, tagged", "app.tar app:v2"},
     {"oci-to-docker", "oci", "docker-daemon", "OCI layout directory into the docker daemon, tagged", "app.d:v2 app:v2"},
+    {"registry-to-archive", "docker", "docker-archive", "image in a registry to a docker-loadable archive", "//registry:5000/app:v2 app.tar"},
+    {"archive-to-registry", "archive", "docker", "archive (docker or OCI) pushed to a registry", "app.tar //registry:5000/app:v2"},
+    {"registry-to-docker", "docker", "docker-daemon", "image in a registry into the docker daemon, tagged", "//registry:5000/app:v2 app:v2"},
+    {"docker-to-registry", "docker-daemon", "docker", "image in the docker daemon pushed to a registry", "app:v2 //registry:5000/app:v2"},
+    {"registry-to-oci", "docker", "oci", "image in a registry to an OCI layout directory", "//registry:5000/app:v2 app.d:v2"},
+    {"oci-to-registry", "oci", "docker", "OCI layout directory pushed to a registry", "app.d:v2 //registry:5000/app:v2"},
 };
 
 struct ProcessArgs {

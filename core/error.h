@@ -19,6 +19,7 @@ enum class Errc {
   exists,        // the destination exists and --force was not given
   io,            // the operating system refused a read or write
   unsupported,   // valid, but not something this build handles
+  denied,        // a registry refused the credentials (or their absence)
   internal,
 };
 

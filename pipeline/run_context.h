@@ -30,6 +30,14 @@ struct MultiImageRun {
   std::unique_ptr<SharedDestination> destination;  // set by the first run's output
 };
 
+// How to reach registries (docker://): every registry stage of a run (source, bases,
+// destination) uses the same settings; credentials otherwise come from the auth files.
+struct RegistryOptions {
+  std::string creds;        // --creds USER:PASSWORD; empty: the auth files
+  bool tls_verify = true;   // --tls-verify=false: no certificate checks, plain HTTP allowed
+  std::string cert_dir;     // --cert-dir: ca.crt, client.cert, client.key; empty: certs.d per host
+};
+
 struct RunContext {
   Limits limits;
   bool force = false;                  // outputs may replace an existing destination
@@ -38,6 +46,7 @@ struct RunContext {
   Progress* progress = nullptr;        // may be null
   std::shared_ptr<Receiver> receiver;  // --base / --inventory: what the receiving side has
   std::string docker_host;             // --host; empty: $DOCKER_HOST, then the default socket
+  RegistryOptions registry;            // --creds, --tls-verify, --cert-dir
   std::shared_ptr<MultiImageRun> multi_image;  // set: this run adds one image to a shared destination
 };
 

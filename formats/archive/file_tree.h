@@ -30,8 +30,9 @@ class FileTree {
   // "archive old.tar" or "directory out.d", for messages.
   virtual std::string describe() const = 0;
 
-  // Reads the first bytes of a file (compression magic).
-  std::string peek(const TreeFile& file, std::size_t n) const;
+  // Reads the first bytes of a file (compression magic). A tree whose files are expensive to
+  // open (a registry's blobs) asks for just those bytes.
+  virtual std::string peek(const TreeFile& file, std::size_t n) const;
 };
 
 // Makes an untrusted relative path canonical: strips "./" and duplicate slashes. An absolute

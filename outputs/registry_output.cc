@@ -1,0 +1,258 @@
+#include "outputs/registry_output.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "clients/registry/registry_client.h"
+#include "core/error.h"
+#include "core/hashing_spool.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "formats/compression/compression.h"
+#include "formats/image/manifest_parser.h"
+
+namespace dd {
+namespace {
+
+constexpr std::size_t kTagsConsulted = 32;  // of the destination repository, for blobs it holds
+
+struct PushedBlob {
+  std::string media_type;
+  Digest digest;
+  std::uint64_t size = 0;
+  Compression compression = Compression::none;
+};
+
+std::string layer_media_type(Compression c, bool docker) {
+  switch (c) {
+    case Compression::none: return docker ? media_type::kDockerLayer : media_type::kOciLayer;
+    case Compression::gzip: return docker ? media_type::kDockerLayerGzip : media_type::kOciLayerGzip;
+    case Compression::zstd: return media_type::kOciLayerZstd;
+    default: break;
+  }
+  fail(Errc::unsupported, "a registry image cannot hold {} layers", to_string(c));
+}
+
+Compression compression_of_media_type(const std::string& media) {
+  if (media.ends_with("gzip")) return Compression::gzip;
+  if (media.ends_with("zstd")) return Compression::zstd;
+  return Compression::none;
+}
+
+class RegistryOutput : public OutputStore {
+ public:
+  RegistryOutput(const StageSpec& spec, const RunContext& ctx)
+      : spec_text_(spec.text()), ctx_(ctx), client_(parse_registry_reference(spec.argument), ctx.registry, true) {
+    check_options(spec, {"compress"});
+    if (auto it = spec.options.find("compress"); it != spec.options.end()) compression_ = parse_compression(it->second);
+    if (compression_ != Compression::none && compression_ != Compression::gzip && compression_ != Compression::zstd)
+      fail(Errc::usage, "{}: --compress must be none, gzip or zstd", spec_text_);
+  }
+
+  bool fetch_callback(const Digest& digest, BlobKind kind) override {
+    if (kind != BlobKind::layer) return true;
+    return held_layer(digest) == nullptr;
+  }
+
+  void process_image_element(ElementType type, const std::string&, ElementData& data) override {
+    switch (type) {
+      case ElementType::index: break;  // one image per run: the one the platform filter chose
+      case ElementType::manifest: docker_flavour_ = data.manifest().kind == ManifestKind::docker_schema2 ||
+                                                    data.manifest().kind == ManifestKind::docker_save;
+        break;
+      case ElementType::config: take_config(data.config()); break;
+      case ElementType::layer: take_layer(data.layer(), data.body()); break;
+    }
+  }
+
+  void finalize() override {
+    if (!config_) fail(Errc::internal, "{}: the image config never arrived", spec_text_);
+    if (layers_.size() != expected_layers_)
+      fail(Errc::internal, "{}: {} of {} layers arrived", spec_text_, layers_.size(), expected_layers_);
+    bool docker = docker_flavour_;
+    for (const auto& l : layers_) docker = docker && l.compression != Compression::zstd;
+    nlohmann::ordered_json doc;
+    doc["schemaVersion"] = 2;
+    doc["mediaType"] = docker ? media_type::kDockerManifest : media_type::kOciManifest;
+    doc["config"] = {{"mediaType", docker ? media_type::kDockerConfig : media_type::kOciConfig},
+                     {"digest", config_->digest.str()},
+                     {"size", config_->size}};
+    doc["layers"] = nlohmann::ordered_json::array();
+    for (const auto& l : layers_)
+      doc["layers"].push_back({{"mediaType", layer_media_type(l.compression, docker)},
+                               {"digest", l.digest.str()},
+                               {"size", l.size}});
+    const std::string bytes = doc.dump();
+    const RegistryReference& ref = client_.reference();
+    // Last: only now does the tag point at the image, every blob it names being there.
+    const Digest manifest = client_.put_manifest(ref.reference(), doc["mediaType"].get<std::string>(), bytes);
+    result_ = {{"destination", spec_text_}, {"image_id", config_->digest.str()}, {"manifest_digest", manifest.str()},
+               {"layers", layers_.size()}, {"bytes", pushed_bytes_}, {"blobs_pushed", blobs_pushed_},
+               {"blobs_present", blobs_present_}};
+  }
+
+  nlohmann::json result() const override { return result_; }
+
+ private:
+  // The layer `diff_id` as a blob the repository holds: learnt from the images its tags name
+  // (at most kTagsConsulted), and confirmed by HEAD.
+  const PushedBlob* held_layer(const Digest& diff_id) {
+    if (!held_) learn_held_layers();
+    auto it = held_->find(diff_id);
+    if (it == held_->end()) return nullptr;
+    if (!confirmed_.count(diff_id)) {
+      const auto size = client_.blob_size(it->second.digest);
+      if (!size || *size != it->second.size) {
+        held_->erase(it);
+        return nullptr;
+      }
+      confirmed_.insert(diff_id);
+    }
+    return &it->second;
+  }
+
+  void learn_held_layers() {
+    held_.emplace();
+    std::vector<std::string> tags;
+    try {
+      tags = client_.tags(kTagsConsulted);
+    } catch (const Error& e) {
+      if (e.code() != Errc::not_found) throw;  // a new repository holds nothing
+      return;
+    }
+    std::size_t manifests_read = 0;
+    for (const auto& tag : tags) learn_from(tag, 0, manifests_read);
+    log::verbose("{}: {} layers known from {} tags", client_.describe(), held_->size(), tags.size());
+  }
+
+  void learn_from(const std::string& reference, int depth, std::size_t& manifests_read) {
+    if (depth > 1 || ++manifests_read > 4 * kTagsConsulted) return;
+    RegistryManifest m;
+    try {
+      m = client_.get_manifest(reference, ctx_.limits.max_json_bytes);
+    } catch (const Error& e) {
+      if (e.code() == Errc::not_found || e.code() == Errc::unsupported) return;  // deleted meanwhile; schema 1
+      throw;
+    }
+    const auto doc = parse_json_limited(m.bytes, ctx_.limits, "manifest");
+    const auto kind = detect_manifest_kind(doc, "manifest " + m.digest.short_str());
+    if (kind == ManifestKind::oci_index || kind == ManifestKind::docker_manifest_list) {
+      for (const auto& e : parse_index(m.bytes, ctx_.limits, "index " + m.digest.short_str()))
+        learn_from(e.manifest.digest.str(), depth + 1, manifests_read);
+      return;
+    }
+    const ImageManifest image = parse_image_manifest(m.bytes, ctx_.limits, "manifest " + m.digest.short_str());
+    const auto size = client_.blob_size(image.config.digest);
+    if (!size || *size > ctx_.limits.max_json_bytes) return;
+    auto stream = client_.open_blob(image.config.digest, *size);
+    VerifyingStream verified(*stream, image.config.digest, *size, "config " + image.config.digest.short_str());
+    const ConfigFacts facts = parse_config(read_capped(verified, ctx_.limits.max_json_bytes, "image config"), ctx_.limits);
+    if (facts.diff_ids.size() != image.layers.size()) return;
+    for (std::size_t i = 0; i < image.layers.size(); ++i) {
+      const Descriptor& d = image.layers[i];
+      if (!d.size) continue;
+      held_->emplace(facts.diff_ids[i], PushedBlob{d.media_type, d.digest, *d.size, compression_of_media_type(d.media_type)});
+    }
+  }
+
+  // Pushes a blob unless the repository has it; `source` is called only when it must be read.
+  template <typename Source>
+  void push_unless_held(const Digest& digest, std::uint64_t size, Source&& source) {
+    if (const auto held = client_.blob_size(digest); held && *held == size) {
+      ++blobs_present_;
+      return;
+    }
+    source();
+    ++blobs_pushed_;
+    pushed_bytes_ += size;
+  }
+
+  void take_config(const std::string& bytes) {
+    if (config_) fail(Errc::internal, "{}: the image config arrived twice", spec_text_);
+    // The exact bytes, so the config digest (the image ID) stays what it was.
+    const Digest digest = Digest::sha256_of(bytes);
+    push_unless_held(digest, bytes.size(), [&] {
+      MemoryStream stream(bytes);
+      client_.push_blob(digest, bytes.size(), stream);
+    });
+    config_ = PushedBlob{"", digest, bytes.size(), Compression::none};
+  }
+
+  void take_layer(const LayerInfo& info, LayerBody* body) {
+    expected_layers_ = info.count;
+    if (body == nullptr) {
+      const PushedBlob* held = held_layer(info.diff_id);
+      if (held == nullptr)
+        fail(Errc::bad_input, "{} needs every layer it lacks, but layer {} ({}) was skipped upstream", spec_text_,
+             info.index + 1, info.diff_id.str());
+      log::verbose("layer {}/{} {}: held by the registry as {}", info.index + 1, info.count, info.diff_id.short_str(),
+                   held->digest.short_str());
+      ++blobs_present_;
+      layers_.push_back(*held);
+      return;
+    }
+    if (info.compression == compression_ && !info.stored.digest.empty() && info.stored.digest.algorithm() == "sha256" &&
+        info.stored.size) {
+      // Copied as stored: the digest is known, so the body streams straight into the upload and
+      // is checked (digest, size, diff_id) before the registry is told to accept it.
+      const std::uint64_t size = *info.stored.size;
+      push_unless_held(info.stored.digest, size, [&] {
+        ByteStream& stored = body->stored();
+        client_.push_blob(info.stored.digest, size, stored, [&] {
+          char extra;
+          if (stored.read(&extra, 1) != 0) fail(Errc::integrity, "layer {} is longer than declared", info.index + 1);
+        });
+      });
+      layers_.push_back({"", info.stored.digest, size, compression_});
+    } else {
+      // Recompressed: written to an unlinked spool first, since the digest is known only at its end.
+      HashingSpool spool(ctx_.temp_dir);
+      if (compression_ == Compression::none) {
+        copy_stream(body->uncompressed(), [&](const char* data, std::size_t n) { spool.write(data, n); });
+      } else {
+        auto compressor = make_compressor(compression_);
+        auto sink = [&](const char* data, std::size_t n) { spool.write(data, n); };
+        copy_stream(body->uncompressed(), [&](const char* data, std::size_t n) { compressor->feed(data, n, sink); });
+        compressor->finish(sink);
+      }
+      const HashingSpool::Result spooled = spool.finish();
+      push_unless_held(spooled.digest, spooled.size, [&] {
+        FileRangeStream stream(spooled.file, 0, spooled.size, "spooled layer");
+        client_.push_blob(spooled.digest, spooled.size, stream);
+      });
+      layers_.push_back({"", spooled.digest, spooled.size, compression_});
+    }
+    log::verbose("layer {}/{} {}: {} {} ({})", info.index + 1, info.count, info.diff_id.short_str(),
+                 to_string(layers_.back().compression), human_bytes(layers_.back().size), layers_.back().digest.short_str());
+  }
+
+  std::string spec_text_;
+  const RunContext& ctx_;
+  RegistryClient client_;
+  Compression compression_ = Compression::gzip;
+  bool docker_flavour_ = false;
+  std::optional<std::map<Digest, PushedBlob>> held_;  // diff_id -> blob, once learnt
+  std::set<Digest> confirmed_;
+  std::optional<PushedBlob> config_;
+  std::vector<PushedBlob> layers_;
+  std::size_t expected_layers_ = 0;
+  std::uint64_t pushed_bytes_ = 0;
+  std::size_t blobs_pushed_ = 0;
+  std::size_t blobs_present_ = 0;
+  nlohmann::json result_;
+};
+
+}  // namespace
+
+void register_registry_output(Registry& registry) {
+  registry.add_output("docker", "docker://HOST[:PORT]/REPO[:TAG]", "push the image to a registry (distribution API)",
+                      [](const StageSpec& spec, const RunContext& ctx) -> std::unique_ptr<OutputStore> {
+                        return std::make_unique<RegistryOutput>(spec, ctx);
+                      });
+}
+
+}  // namespace dd
