@@ -1,5 +1,7 @@
 #include "clients/registry/registry_reference.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/printable.h"
 #include "formats/image/image_reference.h"
@@ -14,7 +16,10 @@ bool RegistryReference::is_loopback() const {
   std::string name = host;
   if (name.starts_with("[")) name = name.substr(1, name.find(']') - 1);
   else if (const auto colon = name.rfind(':'); colon != std::string::npos) name = name.substr(0, colon);
-  return name == "localhost" || name == "::1" || name.starts_with("127.");
+  if (name == "localhost" || name == "::1") return true;
+  // 127.0.0.0/8 as a dotted address: "127.example.com" is a name anyone may own.
+  return name.starts_with("127.") && name.find_first_not_of("0123456789.") == std::string::npos &&
+         std::count(name.begin(), name.end(), '.') == 3;
 }
 
 RegistryReference parse_registry_name(std::string_view text) {

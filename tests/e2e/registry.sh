@@ -123,6 +123,25 @@ bearer_tokens() {
 }
 t "Bearer token flow: scope per repository, anonymous" bearer_tokens
 
+flaky_network() {
+    expect_ok archive-to-registry "$A2" "//$SEND/flaky/app:v2"
+    local port
+    port=$(free_port)
+    python3 "$E2E_DIR/../fixtures/flaky-proxy.py" "$port" "$SEND" proxy.log &
+    local proxy=$!
+    disown $proxy
+    local deadline=$((SECONDS + 10))
+    until curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; do ((SECONDS < deadline)) || fail "the proxy did not start"; sleep 0.1; done
+    run_dd -v registry-to-archive "//127.0.0.1:$port/flaky/app:v2" out.tar
+    kill $proxy 2>/dev/null || true
+    ((RC == 0)) || { _show; fail "the pull through a flaky network failed"; }
+    verify_image docker-archive:out.tar "$APP_V2_ID" "$APP_V2_DIFF_IDS"
+    assert_match "a manifest answered 503 and was asked again" '"action": "503"' "$(cat proxy.log)"
+    assert_match "a blob was cut mid-way" '"action": "cut"' "$(cat proxy.log)"
+    assert_match "the cut blob was resumed with Range" '"range": "bytes=[1-9][0-9]*-"' "$(cat proxy.log)"
+}
+t "a cut connection resumes with Range; a 503 is retried" flaky_network
+
 errors() {
     expect_fail 1 "not ?found|unknown|NAME_UNKNOWN" registry-to-archive "//$SEND/no/such:v1" out.tar
     assert_absent out.tar
