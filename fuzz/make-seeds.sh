@@ -4,7 +4,7 @@
 set -euo pipefail
 fixtures=$1 docker_delta=$2 fuzz_build=$3 out=$4
 rm -rf "$out"
-mkdir -p "$out"/{manifest_parser,layer_tar_index,delta_package,tar_delta,gzip_recipe,docker_save_stream}
+mkdir -p "$out"/{manifest_parser,layer_tar_index,delta_package,tar_delta,gzip_recipe,docker_save_stream,registry_answers}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
@@ -63,4 +63,12 @@ for archive in "$fixtures"/small-v1.docker25.tar "$fixtures"/small-v1.podman.doc
   config=$(tar -xOf "$archive" manifest.json | jq -r '.[0].Config')
   { tar -xOf "$archive" "$config" | sha256sum | cut -c1-64 | perl -ne 'chomp; print pack("H*", $_)'; cat "$archive"; } > "$work/save" && seed docker_save_stream "$work/save"
 done
+
+# Registry answers: challenges, an auth file, error JSON and names, as registries write them.
+printf '%s' 'Bearer realm="https://auth.example/token",service="registry.example",scope="repository:team/app:pull,push"' > "$work/r1"
+printf '%s' 'Basic realm="Registry Realm", charset=UTF-8' > "$work/r2"
+printf '%s' '{"auths": {"https://registry.example:5000/v2/": {"auth": "dXNlcjpwYXNz"}}, "credHelpers": {"x": "y"}}' > "$work/r3"
+printf '%s' '{"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown", "detail": {"Tag": "v9"}}]}' > "$work/r4"
+printf '%s' 'registry.example:5000/team/app:v2@sha256:0123456789012345678901234567890123456789012345678901234567890123' > "$work/r5"
+for f in "$work"/r[1-5]; do seed registry_answers "$f"; done
 for target in "$out"/*; do echo "$(basename "$target"): $(ls "$target" | wc -l) seeds"; done
