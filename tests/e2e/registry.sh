@@ -77,6 +77,10 @@ inventory_of_registry() {
     expect_ok create "$A2" --inventory site.json pkg.dd
     expect_ok --json list pkg.dd
     assert_eq "how layers ship against an inventory" "reused full full" "$(jq -r '[.[].ship] | join(" ")' <<<"$OUT")"
+    expect_ok archive-to-registry "$A2" "//$SITE/inv/app:v2"
+    expect_ok inventory --all-tags "docker://$SITE/inv/app" -o all.json
+    assert_eq "images in the inventory of every tag" 2 "$(jq '.images | length' all.json)"
+    expect_fail 1 "no tags|NAME_UNKNOWN|unknown" inventory --all-tags "docker://$SITE/inv/none"
 }
 t "inventory docker:// for create --inventory" inventory_of_registry
 
