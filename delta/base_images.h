@@ -37,6 +37,7 @@ class BaseImages {
   // A layer fetched before.
   const DeltaLayerFile& layer(const Digest& diff_id);
   bool empty() const { return sources_.empty(); }
+  const std::vector<StageSpec>& sources() const { return sources_; }
 
  private:
   std::vector<DeltaLayerFile> collect_all_layers();  // on the prefetch thread: no waiting for itself

@@ -12,6 +12,8 @@
 #include "core/hashing_spool.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "delta/base_images.h"
+#include "delta/receiver.h"
 #include "formats/compression/compression.h"
 #include "formats/image/manifest_parser.h"
 
@@ -25,6 +27,7 @@ struct PushedBlob {
   Digest digest;
   std::uint64_t size = 0;
   Compression compression = Compression::none;
+  std::string mount_from;  // held by this other repository of the registry, to be mounted
 };
 
 std::string layer_media_type(Compression c, bool docker) {
@@ -99,14 +102,23 @@ class RegistryOutput : public OutputStore {
 
  private:
   // The layer `diff_id` as a blob the repository holds: learnt from the images its tags name
-  // (at most kTagsConsulted), and confirmed by HEAD.
+  // (at most kTagsConsulted), and confirmed by HEAD; or held by another repository of the
+  // registry that a --base names, and mounted from there (never read, never sent).
   const PushedBlob* held_layer(const Digest& diff_id) {
     if (!held_) learn_held_layers();
     auto it = held_->find(diff_id);
     if (it == held_->end()) return nullptr;
     if (!confirmed_.count(diff_id)) {
-      const auto size = client_.blob_size(it->second.digest);
-      if (!size || *size != it->second.size) {
+      bool there = false;
+      if (!it->second.mount_from.empty()) {
+        there = client_.mount_blob(it->second.digest, it->second.mount_from);
+        if (there) log::verbose("layer {}: blob {} mounted from {}", diff_id.short_str(), it->second.digest.short_str(),
+                                it->second.mount_from);
+      } else {
+        const auto size = client_.blob_size(it->second.digest);
+        there = size && *size == it->second.size;
+      }
+      if (!there) {
         held_->erase(it);
         return nullptr;
       }
@@ -121,19 +133,38 @@ class RegistryOutput : public OutputStore {
     try {
       tags = client_.tags(kTagsConsulted);
     } catch (const Error& e) {
-      if (e.code() != Errc::not_found) throw;  // a new repository holds nothing
-      return;
+      if (e.code() != Errc::not_found) throw;  // a new repository holds nothing of its own
     }
     std::size_t manifests_read = 0;
-    for (const auto& tag : tags) learn_from(tag, 0, manifests_read);
+    for (const auto& tag : tags) learn_from(client_, tag, "", 0, manifests_read);
     log::verbose("{}: {} layers known from {} tags", client_.describe(), held_->size(), tags.size());
+    learn_from_bases_beside();
   }
 
-  void learn_from(const std::string& reference, int depth, std::size_t& manifests_read) {
+  // --base images in other repositories of this registry: their blobs can be mounted.
+  void learn_from_bases_beside() {
+    if (!ctx_.receiver || !ctx_.receiver->bases) return;
+    const RegistryReference& here = client_.reference();
+    for (const auto& spec : ctx_.receiver->bases->sources()) {
+      if (spec.kind != "docker") continue;
+      const RegistryReference base = parse_registry_reference(spec.argument);
+      if (base.host != here.host || base.repository == here.repository) continue;
+      RegistryClient other(base, ctx_.registry, false);
+      std::size_t manifests_read = 0;
+      try {
+        learn_from(other, base.reference(), base.repository, 0, manifests_read);
+      } catch (const Error& e) {
+        if (e.code() != Errc::not_found && e.code() != Errc::denied) throw;
+      }
+    }
+  }
+
+  void learn_from(RegistryClient& client, const std::string& reference, const std::string& mount_from, int depth,
+                  std::size_t& manifests_read) {
     if (depth > 1 || ++manifests_read > 4 * kTagsConsulted) return;
     RegistryManifest m;
     try {
-      m = client_.get_manifest(reference, ctx_.limits.max_json_bytes);
+      m = client.get_manifest(reference, ctx_.limits.max_json_bytes);
     } catch (const Error& e) {
       if (e.code() == Errc::not_found || e.code() == Errc::unsupported) return;  // deleted meanwhile; schema 1
       throw;
@@ -142,20 +173,21 @@ class RegistryOutput : public OutputStore {
     const auto kind = detect_manifest_kind(doc, "manifest " + m.digest.short_str());
     if (kind == ManifestKind::oci_index || kind == ManifestKind::docker_manifest_list) {
       for (const auto& e : parse_index(m.bytes, ctx_.limits, "index " + m.digest.short_str()))
-        learn_from(e.manifest.digest.str(), depth + 1, manifests_read);
+        learn_from(client, e.manifest.digest.str(), mount_from, depth + 1, manifests_read);
       return;
     }
     const ImageManifest image = parse_image_manifest(m.bytes, ctx_.limits, "manifest " + m.digest.short_str());
-    const auto size = client_.blob_size(image.config.digest);
+    const auto size = client.blob_size(image.config.digest);
     if (!size || *size > ctx_.limits.max_json_bytes) return;
-    auto stream = client_.open_blob(image.config.digest, *size);
+    auto stream = client.open_blob(image.config.digest, *size);
     VerifyingStream verified(*stream, image.config.digest, *size, "config " + image.config.digest.short_str());
     const ConfigFacts facts = parse_config(read_capped(verified, ctx_.limits.max_json_bytes, "image config"), ctx_.limits);
     if (facts.diff_ids.size() != image.layers.size()) return;
     for (std::size_t i = 0; i < image.layers.size(); ++i) {
       const Descriptor& d = image.layers[i];
       if (!d.size) continue;
-      held_->emplace(facts.diff_ids[i], PushedBlob{d.media_type, d.digest, *d.size, compression_of_media_type(d.media_type)});
+      held_->emplace(facts.diff_ids[i],
+                     PushedBlob{d.media_type, d.digest, *d.size, compression_of_media_type(d.media_type), mount_from});
     }
   }
 
@@ -179,7 +211,7 @@ class RegistryOutput : public OutputStore {
       MemoryStream stream(bytes);
       client_.push_blob(digest, bytes.size(), stream);
     });
-    config_ = PushedBlob{"", digest, bytes.size(), Compression::none};
+    config_ = PushedBlob{"", digest, bytes.size(), Compression::none, ""};
   }
 
   void take_layer(const LayerInfo& info, LayerBody* body) {
@@ -207,7 +239,7 @@ class RegistryOutput : public OutputStore {
           if (stored.read(&extra, 1) != 0) fail(Errc::integrity, "layer {} is longer than declared", info.index + 1);
         });
       });
-      layers_.push_back({"", info.stored.digest, size, compression_});
+      layers_.push_back({"", info.stored.digest, size, compression_, ""});
     } else {
       // Recompressed: written to an unlinked spool first, since the digest is known only at its end.
       HashingSpool spool(ctx_.temp_dir);
@@ -224,7 +256,7 @@ class RegistryOutput : public OutputStore {
         FileRangeStream stream(spooled.file, 0, spooled.size, "spooled layer");
         client_.push_blob(spooled.digest, spooled.size, stream);
       });
-      layers_.push_back({"", spooled.digest, spooled.size, compression_});
+      layers_.push_back({"", spooled.digest, spooled.size, compression_, ""});
     }
     log::verbose("layer {}/{} {}: {} {} ({})", info.index + 1, info.count, info.diff_id.short_str(),
                  to_string(layers_.back().compression), human_bytes(layers_.back().size), layers_.back().digest.short_str());

@@ -163,7 +163,13 @@ std::string RegistryAuth::fetch_token(const Challenge& challenge, const std::str
     fail(Errc::bad_input, "registry {}: the token realm '{}' is not an http(s) URL", host_, printable(url));
   std::string query;
   if (auto s = challenge.params.find("service"); s != challenge.params.end()) query += "service=" + url_encode(s->second);
-  if (!scope.empty()) query += std::string(query.empty() ? "" : "&") + "scope=" + url_encode(scope);
+  // Several scopes (a cross-repository mount) are several scope parameters, as docker sends them.
+  for (std::size_t start = 0; start < scope.size();) {
+    const auto space = scope.find(' ', start);
+    const std::string one = scope.substr(start, space == std::string::npos ? std::string::npos : space - start);
+    if (!one.empty()) query += std::string(query.empty() ? "" : "&") + "scope=" + url_encode(one);
+    start = space == std::string::npos ? scope.size() : space + 1;
+  }
   std::vector<std::string> headers;
   if (creds_ && creds_->user != "<token>")
     headers.push_back("Authorization: Basic " + base64_encode(creds_->user + ":" + creds_->password));

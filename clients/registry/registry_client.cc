@@ -130,18 +130,20 @@ std::string RegistryClient::absolute(const std::string& location) const {
   fail(Errc::bad_input, "{} gave an upload location that is not a URL: {}", describe(), printable(location.substr(0, 100)));
 }
 
-std::vector<std::string> RegistryClient::with_auth(std::vector<std::string> headers) {
-  if (std::string h = auth_->header(scope_); !h.empty()) headers.push_back(std::move(h));
+std::vector<std::string> RegistryClient::with_auth(std::vector<std::string> headers, const std::string& scope) {
+  if (std::string h = auth_->header(scope.empty() ? scope_ : scope); !h.empty()) headers.push_back(std::move(h));
   return headers;
 }
 
 HttpResponse RegistryClient::call(const std::string& method, const std::string& path_or_url, std::vector<std::string> headers,
-                                  std::string_view body, std::size_t max_body, const std::string& what) {
+                                  std::string_view body, std::size_t max_body, const std::string& what,
+                                  const std::string& scope_override) {
   connect();
+  const std::string& scope = scope_override.empty() ? scope_ : scope_override;
   const std::string target = path_or_url.starts_with("/") ? url(path_or_url) : path_or_url;
   for (int attempt = 0;; ++attempt) {
     TransportFailure failure;
-    HttpResponse response = http_->request(method, target, with_auth(headers), body, max_body, what, &failure);
+    HttpResponse response = http_->request(method, target, with_auth(headers, scope), body, max_body, what, &failure);
     if (response.status == 0) {
       if (attempt + 1 < kAttempts && is_transient(failure)) {
         log::verbose("{}: {}; trying again", what, failure.message);
@@ -150,7 +152,7 @@ HttpResponse RegistryClient::call(const std::string& method, const std::string& 
       }
       fail(Errc::io, "{}: {}", what, failure.message);
     }
-    if (response.status == 401 && auth_->answer(response.header("www-authenticate"), scope_)) continue;
+    if (response.status == 401 && auth_->answer(response.header("www-authenticate"), scope)) continue;
     if (is_retryable_status(response.status) && attempt + 1 < kAttempts) {
       log::verbose("{}: HTTP {}; trying again", what, response.status);
       back_off(attempt, response);
@@ -209,7 +211,7 @@ std::unique_ptr<ByteStream> RegistryClient::open_blob(const Digest& digest, std:
   const std::string what = fmt::format("{}: blob {}", describe(), digest.short_str());
   for (int attempt = 0;; ++attempt) {
     HttpResponse refusal;
-    auto stream = http_->open_stream(url("/v2/" + ref_.repository + "/blobs/" + digest.str()), with_auth({}), size, what, refusal);
+    auto stream = http_->open_stream(url("/v2/" + ref_.repository + "/blobs/" + digest.str()), with_auth({}, scope_), size, what, refusal);
     if (stream) return stream;
     if (refusal.status == 401 && auth_->answer(refusal.header("www-authenticate"), scope_)) continue;
     if (is_retryable_status(refusal.status) && attempt + 1 < kAttempts) {
@@ -254,14 +256,15 @@ void RegistryClient::push_blob(const Digest& digest, std::uint64_t size, ByteStr
     return loc + (loc.find('?') == std::string::npos ? "?" : "&") + "digest=" + percent_encode_digest(digest.str());
   };
   if (size <= kMonolithicMax && !before_commit) {
-    response = http_->upload("PUT", with_digest(location), with_auth({"Content-Type: application/octet-stream"}), source, size, what);
+    response = http_->upload("PUT", with_digest(location), with_auth({"Content-Type: application/octet-stream"}, scope_), source, size, what);
   } else {
     std::uint64_t sent = 0;
     while (sent < size) {
       const std::uint64_t chunk = std::min<std::uint64_t>(kChunk, size - sent);
       response = http_->upload("PATCH", location,
                                with_auth({"Content-Type: application/octet-stream",
-                                          fmt::format("Content-Range: {}-{}", sent, sent + chunk - 1)}),
+                                          fmt::format("Content-Range: {}-{}", sent, sent + chunk - 1)},
+                                         scope_),
                                source, chunk, what);
       if (response.status != 202) refused(response, what);
       location = absolute(response.header("location"));
@@ -271,6 +274,24 @@ void RegistryClient::push_blob(const Digest& digest, std::uint64_t size, ByteStr
     response = call("PUT", with_digest(location), {"Content-Type: application/octet-stream"}, {}, 1u << 16, what);
   }
   if (response.status != 201) refused(response, what);
+}
+
+bool RegistryClient::mount_blob(const Digest& digest, const std::string& from_repository) {
+  const std::string what = fmt::format("{}: mounting blob {} from {}", describe(), digest.short_str(), from_repository);
+  const std::string scope = scope_ + " repository:" + from_repository + ":pull";
+  const HttpResponse response = call("POST",
+                                     "/v2/" + ref_.repository + "/blobs/uploads/?mount=" + percent_encode_digest(digest.str()) +
+                                         "&from=" + from_repository,
+                                     {}, {}, 1u << 16, what, scope);
+  if (response.status == 201) return true;
+  if (response.status == 202) {
+    // It started an upload instead: end it, so no session is left open.
+    if (const std::string location = response.header("location"); !location.empty())
+      call("DELETE", absolute(location), {}, {}, 1u << 16, what);
+    return false;
+  }
+  if (response.status == 404) return false;
+  refused(response, what);
 }
 
 Digest RegistryClient::put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes) {

@@ -52,6 +52,9 @@ class RegistryClient {
   // itself at its end (a layer body) is checked before the registry accepts the blob.
   void push_blob(const Digest& digest, std::uint64_t size, ByteStream& source,
                  const std::function<void()>& before_commit = {});
+  // Mounts the blob from another repository of this registry (cross-repository mount): true when
+  // the registry did, false when it does not hold it there (or does not mount).
+  bool mount_blob(const Digest& digest, const std::string& from_repository);
   // Puts a manifest (or index) under `reference`; returns the digest the registry gives it.
   Digest put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes);
   // The repository's tags (at most `limit`).
@@ -64,10 +67,10 @@ class RegistryClient {
   void connect();
   std::string url(const std::string& path) const { return base_ + path; }
   std::string absolute(const std::string& location) const;
-  std::vector<std::string> with_auth(std::vector<std::string> headers);
-  // A request with auth, retries and backoff. `ok` lists the statuses that end it without retry.
+  std::vector<std::string> with_auth(std::vector<std::string> headers, const std::string& scope);
+  // A request with auth (for `scope`; empty: this client's), retries and backoff.
   HttpResponse call(const std::string& method, const std::string& path_or_url, std::vector<std::string> headers,
-                    std::string_view body, std::size_t max_body, const std::string& what);
+                    std::string_view body, std::size_t max_body, const std::string& what, const std::string& scope = "");
   [[noreturn]] void refused(const HttpResponse& response, const std::string& what) const;
 
   RegistryReference ref_;

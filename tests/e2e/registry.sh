@@ -64,6 +64,12 @@ registry_delta_round_trip() {
          assert_eq "docker run of the rebuilt image" "app v2" "$(docker run --rm --network none localhost/app:v2 /bin/busybox cat /hello.txt)"
          docker rmi -f localhost/app:v2 >/dev/null)
     fi
+    # Into another repository of the same registry: the shared layer is mounted from the base's.
+    before=$(uploads "$REG_SITE_DIR")
+    expect_ok apply pkg.dd "docker://$SITE/moved/app:v2" --base "docker://$SITE/app:v1"
+    assert_eq "blobs uploaded into a new repository" 3 "$(($(uploads "$REG_SITE_DIR") - before))"
+    assert_match "the shared layer was mounted from app" '"POST /v2/moved/app/blobs/uploads/\?mount=sha256%3A[0-9a-f]{64}&from=app HTTP/[0-9.]+" 201' "$(cat "$REG_SITE_DIR/log")"
+    assert_eq "config digest in the new repository" "$APP_V2_ID" "$(reg_config_digest "docker://$SITE/moved/app:v2")"
     # Again: everything is there, nothing is uploaded.
     before=$(uploads "$REG_SITE_DIR")
     expect_ok apply pkg.dd "docker://$SITE/app:v2b"
