@@ -10,6 +10,7 @@
 #include "clients/registry/registry_client.h"
 #include "core/error.h"
 #include "core/hashing_spool.h"
+#include "core/interruption.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "delta/base_images.h"
@@ -40,10 +41,13 @@ std::string layer_media_type(Compression c, bool docker) {
   fail(Errc::unsupported, "a registry image cannot hold {} layers", to_string(c));
 }
 
-Compression compression_of_media_type(const std::string& media) {
-  if (media.ends_with("gzip")) return Compression::gzip;
-  if (media.ends_with("zstd")) return Compression::zstd;
-  return Compression::none;
+// Only plain, gzip and zstd layers are taken as held: an encrypted or foreign layer is not what
+// a diff_id names.
+std::optional<Compression> compression_of_media_type(const std::string& media) {
+  if (media == media_type::kOciLayerGzip || media == media_type::kDockerLayerGzip) return Compression::gzip;
+  if (media == media_type::kOciLayerZstd) return Compression::zstd;
+  if (media == media_type::kOciLayer || media == media_type::kDockerLayer) return Compression::none;
+  return std::nullopt;
 }
 
 class RegistryOutput : public OutputStore {
@@ -110,13 +114,18 @@ class RegistryOutput : public OutputStore {
     if (it == held_->end()) return nullptr;
     if (!confirmed_.count(diff_id)) {
       bool there = false;
-      if (!it->second.mount_from.empty()) {
-        there = client_.mount_blob(it->second.digest, it->second.mount_from);
-        if (there) log::verbose("layer {}: blob {} mounted from {}", diff_id.short_str(), it->second.digest.short_str(),
-                                it->second.mount_from);
-      } else {
-        const auto size = client_.blob_size(it->second.digest);
-        there = size && *size == it->second.size;
+      try {
+        if (!it->second.mount_from.empty()) {
+          there = client_.mount_blob(it->second.digest, it->second.mount_from);
+          if (there) log::verbose("layer {}: blob {} mounted from {}", diff_id.short_str(), it->second.digest.short_str(),
+                                  it->second.mount_from);
+        } else {
+          const auto size = client_.blob_size(it->second.digest);
+          there = size && *size == it->second.size;
+        }
+      } catch (const Error& e) {
+        throw_if_interrupted();  // a signal ends the run; anything else only means "not held"
+        log::verbose("layer {}: not taken as held ({})", diff_id.short_str(), e.what());
       }
       if (!there) {
         held_->erase(it);
@@ -129,14 +138,24 @@ class RegistryOutput : public OutputStore {
 
   void learn_held_layers() {
     held_.emplace();
+    // Only to avoid sending what is there: nothing here may fail the push, so an error means
+    // "not held" (a new repository, an artifact that is not an image, a refused scope).
     std::vector<std::string> tags;
     try {
       tags = client_.tags(kTagsConsulted);
     } catch (const Error& e) {
-      if (e.code() != Errc::not_found) throw;  // a new repository holds nothing of its own
+      throw_if_interrupted();
+      log::verbose("{}: no tags read ({})", client_.describe(), e.what());
     }
     std::size_t manifests_read = 0;
-    for (const auto& tag : tags) learn_from(client_, tag, "", 0, manifests_read);
+    for (const auto& tag : tags) {
+      try {
+        learn_from(client_, tag, "", 0, manifests_read);
+      } catch (const Error& e) {
+        throw_if_interrupted();
+        log::verbose("{}: tag {} not used ({})", client_.describe(), tag, e.what());
+      }
+    }
     log::verbose("{}: {} layers known from {} tags", client_.describe(), held_->size(), tags.size());
     learn_from_bases_beside();
   }
@@ -154,7 +173,8 @@ class RegistryOutput : public OutputStore {
       try {
         learn_from(other, base.reference(), base.repository, 0, manifests_read);
       } catch (const Error& e) {
-        if (e.code() != Errc::not_found && e.code() != Errc::denied) throw;
+        throw_if_interrupted();
+        log::verbose("{}: base {} not used for mounts ({})", client_.describe(), base.str(), e.what());
       }
     }
   }
@@ -162,18 +182,17 @@ class RegistryOutput : public OutputStore {
   void learn_from(RegistryClient& client, const std::string& reference, const std::string& mount_from, int depth,
                   std::size_t& manifests_read) {
     if (depth > 1 || ++manifests_read > 4 * kTagsConsulted) return;
-    RegistryManifest m;
-    try {
-      m = client.get_manifest(reference, ctx_.limits.max_json_bytes);
-    } catch (const Error& e) {
-      if (e.code() == Errc::not_found || e.code() == Errc::unsupported) return;  // deleted meanwhile; schema 1
-      throw;
-    }
+    const RegistryManifest m = client.get_manifest(reference, ctx_.limits.max_json_bytes);
     const auto doc = parse_json_limited(m.bytes, ctx_.limits, "manifest");
     const auto kind = detect_manifest_kind(doc, "manifest " + m.digest.short_str());
     if (kind == ManifestKind::oci_index || kind == ManifestKind::docker_manifest_list) {
       for (const auto& e : parse_index(m.bytes, ctx_.limits, "index " + m.digest.short_str()))
-        learn_from(client, e.manifest.digest.str(), mount_from, depth + 1, manifests_read);
+        try {
+          learn_from(client, e.manifest.digest.str(), mount_from, depth + 1, manifests_read);
+        } catch (const Error& error) {
+          throw_if_interrupted();
+          log::verbose("{}: manifest {} not used ({})", client.describe(), e.manifest.digest.short_str(), error.what());
+        }
       return;
     }
     const ImageManifest image = parse_image_manifest(m.bytes, ctx_.limits, "manifest " + m.digest.short_str());
@@ -185,9 +204,9 @@ class RegistryOutput : public OutputStore {
     if (facts.diff_ids.size() != image.layers.size()) return;
     for (std::size_t i = 0; i < image.layers.size(); ++i) {
       const Descriptor& d = image.layers[i];
-      if (!d.size) continue;
-      held_->emplace(facts.diff_ids[i],
-                     PushedBlob{d.media_type, d.digest, *d.size, compression_of_media_type(d.media_type), mount_from});
+      const auto compression = compression_of_media_type(d.media_type);
+      if (!d.size || !compression) continue;
+      held_->emplace(facts.diff_ids[i], PushedBlob{d.media_type, d.digest, *d.size, *compression, mount_from});
     }
   }
 

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <exception>
 #include <mutex>
+#include <optional>
 
 #include "core/error.h"
 #include "core/interruption.h"
@@ -14,9 +15,22 @@
 namespace dd {
 namespace {
 
-constexpr std::size_t kStreamBuffer = 4u << 20;  // what a streaming GET holds before it pauses
-constexpr std::size_t kErrorBody = 64u << 10;    // what is kept of a refused response's body
-constexpr int kMaxResumes = 3;                   // Range requests after a cut connection
+constexpr std::size_t kErrorBody = 64u << 10;     // what is kept of a refused response's body
+constexpr std::size_t kMaxErrorBody = 1u << 20;   // a refused response longer than this is cut off
+constexpr int kMaxResumes = 3;                    // Range requests after a cut connection
+constexpr long kRequestTimeout = 600;             // seconds for a request whose answer is held in memory
+
+// Ctrl-C (or a cancelled prefetch thread) ends a transfer at libcurl's next progress call.
+int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  try {
+    throw_if_interrupted();
+    return 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
+bool is_success(long status) { return status >= 200 && status < 300; }
 
 void global_init() {
   static std::once_flag once;
@@ -43,7 +57,7 @@ struct Easy {
 // The response headers of the last response (a redirect's are dropped when the next begins).
 struct HeaderCollector {
   std::map<std::string, std::string> headers;
-  static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self) {
+  static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self) noexcept try {
     auto& collected = static_cast<HeaderCollector*>(self)->headers;
     std::string_view line(data, size * count);
     if (line.starts_with("HTTP/")) {
@@ -59,6 +73,8 @@ struct HeaderCollector {
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
     if (collected.size() < 256 && value.size() < 16384) collected[name] = std::string(value);
     return size * count;
+  } catch (...) {
+    return 0;  // out of memory: abort the transfer rather than let an exception cross libcurl
   }
 };
 
@@ -68,7 +84,8 @@ void configure(CURL* h, const TlsSettings& tls, const std::string& url, curl_sli
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, 8L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  // An https registry may not redirect to plain http, where a manifest could be swapped.
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, url.starts_with("https://") ? "https" : "http,https");
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
@@ -78,6 +95,8 @@ void configure(CURL* h, const TlsSettings& tls, const std::string& url, curl_sli
   curl_easy_setopt(h, CURLOPT_USERAGENT, "docker_delta/" DOCKER_DELTA_VERSION);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &HeaderCollector::on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &collector);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
   if (!tls.verify) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -87,19 +106,33 @@ void configure(CURL* h, const TlsSettings& tls, const std::string& url, curl_sli
   if (!tls.client_key.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, tls.client_key.c_str());
 }
 
+// A response body kept in memory: a successful one up to `cap` (more aborts, as overflow); a
+// refused one (an error document) up to kErrorBody, the rest read and dropped up to kMaxErrorBody.
 struct CappedBody {
-  std::string bytes;
+  CURL* handle;
   std::size_t cap;
+  std::string bytes;
+  std::size_t seen = 0;
   bool overflow = false;
-  static std::size_t on_data(char* data, std::size_t size, std::size_t count, void* self) {
+  static std::size_t on_data(char* data, std::size_t size, std::size_t count, void* self) noexcept try {
     auto& body = *static_cast<CappedBody*>(self);
     const std::size_t n = size * count;
+    long status = 0;
+    curl_easy_getinfo(body.handle, CURLINFO_RESPONSE_CODE, &status);
+    body.seen += n;
+    if (!is_success(status)) {
+      if (body.seen > kMaxErrorBody) return 0;
+      if (body.bytes.size() < kErrorBody) body.bytes.append(data, std::min(n, kErrorBody - body.bytes.size()));
+      return n;
+    }
     if (body.bytes.size() + n > body.cap) {
       body.overflow = true;
       return 0;  // aborts the transfer
     }
     body.bytes.append(data, n);
     return n;
+  } catch (...) {
+    return 0;
   }
 };
 
@@ -152,9 +185,10 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& u
   HeaderList list(headers);
   HeaderCollector collector;
   configure(easy.handle, tls_, url, list.list, collector);
-  CappedBody body{{}, max_body};
+  CappedBody body{easy.handle, max_body};
   curl_easy_setopt(easy.handle, CURLOPT_WRITEFUNCTION, &CappedBody::on_data);
   curl_easy_setopt(easy.handle, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(easy.handle, CURLOPT_TIMEOUT, kRequestTimeout);
   if (method == "HEAD") {
     curl_easy_setopt(easy.handle, CURLOPT_NOBODY, 1L);
   } else if (method != "GET") {
@@ -165,6 +199,7 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& u
   char detail[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(easy.handle, CURLOPT_ERRORBUFFER, detail);
   const CURLcode code = curl_easy_perform(easy.handle);
+  throw_if_interrupted();
   if (body.overflow) fail(Errc::limit, "{}: the response is larger than {} bytes", what, max_body);
   HttpResponse response;
   if (code != CURLE_OK) {
@@ -211,7 +246,7 @@ HttpResponse HttpClient::upload(const std::string& method, const std::string& ur
   HeaderList list(headers);
   HeaderCollector collector;
   configure(easy.handle, tls_, url, list.list, collector);
-  CappedBody body{{}, kErrorBody};
+  CappedBody body{easy.handle, kErrorBody};
   UploadSource up{source, length, nullptr};
   curl_easy_setopt(easy.handle, CURLOPT_WRITEFUNCTION, &CappedBody::on_data);
   curl_easy_setopt(easy.handle, CURLOPT_WRITEDATA, &body);
@@ -224,6 +259,7 @@ HttpResponse HttpClient::upload(const std::string& method, const std::string& ur
   curl_easy_setopt(easy.handle, CURLOPT_ERRORBUFFER, detail);
   const CURLcode code = curl_easy_perform(easy.handle);
   if (up.error) std::rethrow_exception(up.error);
+  throw_if_interrupted();
   if (code != CURLE_OK) fail(Errc::io, "{}: {}", what, transport_message(code, detail));
   HttpResponse response;
   curl_easy_getinfo(easy.handle, CURLINFO_RESPONSE_CODE, &response.status);
@@ -234,13 +270,16 @@ HttpResponse HttpClient::upload(const std::string& method, const std::string& ur
 
 namespace {
 
-// A GET body pulled by the reader: libcurl's multi interface is driven from read(), and the
-// transfer is paused while kStreamBuffer bytes wait, so memory stays bounded. A connection cut
+// A GET body pulled by the reader: libcurl's multi interface is driven from read(), one
+// curl_multi_perform at a time and only when everything delivered before has been read. libcurl
+// hands over at most about 100 reads of its 16 KiB buffer per call (and an HTTP/2 window), so
+// memory stays at a few MiB whatever the blob's size; the socket's own backpressure holds the
+// rest. (Pausing the transfer instead loses data on libcurl before 8.8.) A connection cut
 // mid-way is resumed with a Range request from the first byte not yet delivered.
 class StreamingGet : public ByteStream {
  public:
-  StreamingGet(const TlsSettings& tls, std::string url, std::vector<std::string> headers, std::uint64_t length,
-               std::string what)
+  StreamingGet(const TlsSettings& tls, std::string url, std::function<std::vector<std::string>()> headers,
+               std::uint64_t length, std::string what)
       : tls_(tls), url_(std::move(url)), headers_(std::move(headers)), length_(length), what_(std::move(what)) {
     multi_ = curl_multi_init();
     if (multi_ == nullptr) fail(Errc::internal, "libcurl could not make a multi handle");
@@ -253,10 +292,11 @@ class StreamingGet : public ByteStream {
   // Waits for the first response: true when it is 200 and the body may be read.
   bool start(HttpResponse& refused) {
     begin_transfer();
-    while (!body_started_ && !finished_) pump();
-    if (finished_ && result_ != CURLE_OK && !status_ok()) fail(Errc::io, "{}: {}", what_, transport_message(result_, detail_));
-    if (!status_ok()) {
-      refused.status = status();
+    while (!body_started_ && !finished_ && !refused_) pump();
+    if (!refused_ && !body_started_ && result_ != CURLE_OK) fail(Errc::io, "{}: {}", what_, transport_message(result_, detail_));
+    if (refused_ || status_ != 200) {
+      while (!finished_) pump();  // the rest of the (capped) error document
+      refused.status = status_ != 0 ? status_ : status();
       refused.headers = collector_.headers;
       refused.body = error_body_;
       return false;
@@ -270,20 +310,17 @@ class StreamingGet : public ByteStream {
       position_ = 0;
       if (finished_) {
         if (delivered_ == length_ && result_ == CURLE_OK) return 0;
-        if (!overflow_ && resumes_ < kMaxResumes && status_ok()) {
+        if (failure_) fail(Errc::integrity, "{}: {}", what_, *failure_);
+        if (!refused_ && resumes_ < kMaxResumes && delivered_ < length_) {
           ++resumes_;
           log::verbose("{}: the connection ended after {} of {} bytes ({}); resuming", what_, delivered_, length_,
                        result_ == CURLE_OK ? "closed" : transport_message(result_, detail_));
           begin_transfer();
           continue;
         }
-        if (overflow_) fail(Errc::integrity, "{}: the registry sent more than the {} bytes declared", what_, length_);
+        if (refused_) fail(Errc::io, "{}: resuming after {} bytes, the registry answered HTTP {}", what_, delivered_, status_);
         if (result_ != CURLE_OK) fail(Errc::io, "{}: {}", what_, transport_message(result_, detail_));
         fail(Errc::integrity, "{}: the registry sent {} of {} bytes", what_, delivered_, length_);
-      }
-      if (paused_) {
-        paused_ = false;
-        curl_easy_pause(easy_, CURLPAUSE_CONT);  // may deliver at once, into the emptied buffer
       }
       pump();
     }
@@ -299,19 +336,17 @@ class StreamingGet : public ByteStream {
     if (easy_ != nullptr) curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
     return code;
   }
-  bool status_ok() const { return delivered_ == 0 ? status_ == 200 : (status_ == 206 || status_ == 200); }
 
   void begin_transfer() {
     end_transfer();
-    finished_ = false;
-    body_started_ = false;
-    paused_ = false;
+    finished_ = body_started_ = refused_ = false;
     result_ = CURLE_OK;
     status_ = 0;
-    skip_ = 0;
     collector_.headers.clear();
-    std::vector<std::string> headers = headers_;
-    if (delivered_ > 0) headers.push_back("Range: bytes=" + std::to_string(delivered_) + "-");
+    error_body_.clear();
+    requested_from_ = delivered_;
+    std::vector<std::string> headers = headers_();
+    if (requested_from_ > 0) headers.push_back("Range: bytes=" + std::to_string(requested_from_) + "-");
     list_ = std::make_unique<HeaderList>(headers);
     easy_ = curl_easy_init();
     if (easy_ == nullptr) fail(Errc::internal, "libcurl could not make a handle");
@@ -320,7 +355,7 @@ class StreamingGet : public ByteStream {
     curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
     detail_[0] = '\0';
     curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, detail_);
-    curl_multi_add_handle(multi_, easy_);
+    if (curl_multi_add_handle(multi_, easy_) != CURLM_OK) fail(Errc::internal, "{}: libcurl refused the transfer", what_);
   }
 
   void end_transfer() {
@@ -333,7 +368,8 @@ class StreamingGet : public ByteStream {
   void pump() {
     throw_if_interrupted();
     int running = 0;
-    curl_multi_perform(multi_, &running);
+    if (const CURLMcode code = curl_multi_perform(multi_, &running); code != CURLM_OK)
+      fail(Errc::io, "{}: {}", what_, curl_multi_strerror(code));
     int left = 0;
     while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
       if (message->msg != CURLMSG_DONE) continue;
@@ -341,37 +377,49 @@ class StreamingGet : public ByteStream {
       result_ = message->data.result;
       if (status_ == 0) status_ = status();
     }
-    if (!finished_ && position_ == buffer_.size() && !paused_) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+    if (!finished_ && position_ == buffer_.size()) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
   }
 
-  static std::size_t on_data(char* data, std::size_t size, std::size_t count, void* self) {
-    return static_cast<StreamingGet*>(self)->take(data, size * count);
+  static std::size_t on_data(char* data, std::size_t size, std::size_t count, void* self) noexcept {
+    try {
+      return static_cast<StreamingGet*>(self)->take(data, size * count);
+    } catch (...) {
+      return 0;  // out of memory: abort rather than let an exception cross libcurl
+    }
   }
 
+  // The first bytes of a response say where in the blob it starts: a 206 at the offset asked
+  // for (its Content-Range must say so), a 200 at 0 (a server that ignores Range). Bytes before
+  // what was delivered already are dropped, so nothing reaches the reader twice.
   std::size_t take(const char* data, std::size_t n) {
     if (status_ == 0) {
       status_ = status();
-      // A resumed request answered with the whole blob: skip what was delivered already.
-      if (delivered_ > 0 && status_ == 200) skip_ = delivered_, delivered_ = 0;
+      if (status_ == 200) {
+        response_at_ = 0;
+      } else if (status_ == 206 && requested_from_ > 0) {
+        const auto it = collector_.headers.find("content-range");
+        const std::string range = it == collector_.headers.end() ? std::string() : it->second;
+        if (range.rfind("bytes " + std::to_string(requested_from_) + "-", 0) != 0) {
+          failure_ = fmt::format("asked for bytes from {}, the registry sent '{}'", requested_from_, range.substr(0, 80));
+          return 0;
+        }
+        response_at_ = requested_from_;
+      } else {
+        refused_ = true;
+      }
     }
-    if (!status_ok()) {
-      if (error_body_.size() < kErrorBody) error_body_.append(data, std::min(n, kErrorBody - error_body_.size()));
+    if (refused_) {
+      if (error_body_.size() >= kErrorBody) return 0;  // enough of it: end the transfer
+      error_body_.append(data, std::min(n, kErrorBody - error_body_.size()));
       return n;
-    }
-    if (buffer_.size() - position_ >= kStreamBuffer) {
-      paused_ = true;
-      return CURL_WRITEFUNC_PAUSE;
     }
     body_started_ = true;
     std::size_t offset = 0;
-    if (skip_ > 0) {
-      offset = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, n));
-      skip_ -= offset;
-      delivered_ += offset;
-    }
+    if (response_at_ < delivered_) offset = static_cast<std::size_t>(std::min<std::uint64_t>(delivered_ - response_at_, n));
+    response_at_ += n;
     const std::size_t usable = n - offset;
     if (delivered_ + usable > length_) {
-      overflow_ = true;
+      failure_ = fmt::format("the registry sent more than the {} bytes declared", length_);
       return 0;  // aborts the transfer
     }
     buffer_.append(data + offset, usable);
@@ -381,7 +429,7 @@ class StreamingGet : public ByteStream {
 
   const TlsSettings& tls_;
   std::string url_;
-  std::vector<std::string> headers_;
+  std::function<std::vector<std::string>()> headers_;
   std::uint64_t length_;
   std::string what_;
   CURLM* multi_ = nullptr;
@@ -391,13 +439,14 @@ class StreamingGet : public ByteStream {
   char detail_[CURL_ERROR_SIZE] = {};
   std::string buffer_;
   std::size_t position_ = 0;
-  std::uint64_t delivered_ = 0;  // bytes of the blob put into buffer_ so far (read or waiting)
-  std::uint64_t skip_ = 0;
+  std::uint64_t delivered_ = 0;       // bytes of the blob put into buffer_ so far; never decreases
+  std::uint64_t requested_from_ = 0;  // where the current request asked to start
+  std::uint64_t response_at_ = 0;     // the blob offset of the current response's next byte
   long status_ = 0;
   bool finished_ = false;
   bool body_started_ = false;
-  bool paused_ = false;
-  bool overflow_ = false;
+  bool refused_ = false;
+  std::optional<std::string> failure_;
   CURLcode result_ = CURLE_OK;
   int resumes_ = 0;
   std::string error_body_;
@@ -405,9 +454,9 @@ class StreamingGet : public ByteStream {
 
 }  // namespace
 
-std::unique_ptr<ByteStream> HttpClient::open_stream(const std::string& url, const std::vector<std::string>& headers,
+std::unique_ptr<ByteStream> HttpClient::open_stream(const std::string& url, std::function<std::vector<std::string>()> headers,
                                                     std::uint64_t length, const std::string& what, HttpResponse& refused) {
-  auto stream = std::make_unique<StreamingGet>(tls_, url, headers, length, what);
+  auto stream = std::make_unique<StreamingGet>(tls_, url, std::move(headers), length, what);
   if (!stream->start(refused)) return nullptr;
   return stream;
 }

@@ -1,10 +1,12 @@
 // HTTP/1.1 and HTTP/2 requests with libcurl, for the registry client: small requests whose
-// bodies are held in memory (capped), a GET whose body streams (paused when the reader falls
-// behind, so memory stays at a few MiB whatever the blob's size, and resumed with Range when the
-// connection is cut), and uploads that stream from a ByteStream.
+// bodies are held in memory (capped), a GET whose body streams (libcurl is driven only when the
+// reader has taken what it gave, so memory stays at a few MiB whatever the blob's size; resumed
+// with Range when the connection is cut), and uploads that stream from a ByteStream. Every
+// transfer ends at the next progress call after Ctrl-C.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,8 +59,9 @@ class HttpClient {
 
   // A GET whose body is read as a stream of exactly `length` bytes. Opening it waits for the
   // response headers: a status other than 200 is returned in `refused` (status and capped body)
-  // with a null stream, so the caller can authenticate and try again.
-  std::unique_ptr<ByteStream> open_stream(const std::string& url, const std::vector<std::string>& headers,
+  // with a null stream, so the caller can authenticate and try again. `headers` is asked again
+  // for each request a resumption makes, so a renewed token goes with it.
+  std::unique_ptr<ByteStream> open_stream(const std::string& url, std::function<std::vector<std::string>()> headers,
                                           std::uint64_t length, const std::string& what, HttpResponse& refused);
 
   const TlsSettings& tls() const { return tls_; }

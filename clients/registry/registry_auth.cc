@@ -161,6 +161,9 @@ std::string RegistryAuth::fetch_token(const Challenge& challenge, const std::str
   const std::string& url = realm->second;
   if (!url.starts_with("https://") && !url.starts_with("http://"))
     fail(Errc::bad_input, "registry {}: the token realm '{}' is not an http(s) URL", host_, printable(url));
+  if (url.starts_with("http://") && creds_ && !origin_.starts_with("http://"))
+    fail(Errc::bad_input, "registry {}: the token realm {} is plain http; credentials are not sent in clear text", host_,
+         printable(url_for_messages(url)));
   std::string query;
   if (auto s = challenge.params.find("service"); s != challenge.params.end()) query += "service=" + url_encode(s->second);
   // Several scopes (a cross-repository mount) are several scope parameters, as docker sends them.

@@ -48,6 +48,11 @@ class RegistryAuth {
   // Takes a 401's challenge: fetches a token for `scope` (or sets Basic). False when asking again
   // cannot help (the same credentials were refused already).
   bool answer(const std::string& www_authenticate, const std::string& scope);
+  // A request in `scope` succeeded: a later expiry may be answered again.
+  void succeeded(const std::string& scope) { answered_.erase(scope); }
+  // Where the registry's API is ("https://host"): a token realm on plain http is refused unless
+  // the registry itself is on plain http, since credentials would cross in clear text.
+  void set_origin(std::string origin) { origin_ = std::move(origin); }
 
  private:
   std::string fetch_token(const Challenge& challenge, const std::string& scope);
@@ -57,7 +62,8 @@ class RegistryAuth {
   std::optional<Credentials> creds_;
   std::optional<Challenge> challenge_;
   std::map<std::string, std::string> tokens_;  // scope -> token
-  std::map<std::string, int> answered_;        // scope -> challenges answered
+  std::map<std::string, int> answered_;        // scope -> challenges answered since the last success
+  std::string origin_;
 };
 
 }  // namespace dd

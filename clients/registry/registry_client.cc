@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/interruption.h"
 #include "core/log.h"
 #include "core/printable.h"
 #include "pipeline/image_model.h"
@@ -60,13 +62,21 @@ std::string percent_encode_digest(const std::string& digest) {
   return out;
 }
 
+bool all_digits(const std::string& text) {
+  return std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+}
+
 bool is_retryable_status(long status) { return status == 429 || status == 502 || status == 503 || status == 504 || status == 500; }
 
 void back_off(int attempt, const HttpResponse& response) {
   double seconds = 0.5 * (1 << attempt);
-  if (const std::string after = response.header("retry-after"); !after.empty() && std::all_of(after.begin(), after.end(), ::isdigit))
-    seconds = std::min(10.0, std::max(seconds, std::stod(after)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(seconds * 1000)));
+  if (const std::string after = response.header("retry-after"); !after.empty() && after.size() <= 4 && all_digits(after))
+    seconds = std::min(10.0, std::max(seconds, static_cast<double>(std::stoi(after))));
+  // In short sleeps, so that Ctrl-C is not kept waiting.
+  for (int slept = 0; slept < static_cast<int>(seconds * 1000); slept += 100) {
+    throw_if_interrupted();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace
@@ -108,29 +118,40 @@ void RegistryClient::connect() {
   const std::string host = ref_.api_host();
   const std::string what = fmt::format("{}: GET /v2/", describe());
   TransportFailure failure;
-  HttpResponse response = http_->request("GET", "https://" + host + "/v2/", {}, {}, 1u << 20, what, &failure);
-  base_ = "https://" + host;
+  std::string base = "https://" + host;
+  HttpResponse response = http_->request("GET", base + "/v2/", {}, {}, 1u << 20, what, &failure);
   if (response.status == 0 && is_not_tls(failure) && plain_http_allowed_) {
     log::verbose("{} does not speak TLS; using plain HTTP", describe());
-    base_ = "http://" + host;
-    response = http_->request("GET", base_ + "/v2/", {}, {}, 1u << 20, what, &failure);
+    base = "http://" + host;
+    response = http_->request("GET", base + "/v2/", {}, {}, 1u << 20, what, &failure);
   }
   if (response.status == 0) {
     if (is_not_tls(failure))
       fail(Errc::io, "{} does not speak TLS ({}); plain HTTP needs --tls-verify=false", describe(), failure.message);
     fail(Errc::io, "{}: {}", what, failure.message);
   }
+  if (response.status != 401 && response.status != 200) refused(response, what);
+  base_ = base;  // only now: a failed check is made again by the next call
+  auth_->set_origin(base_);
   if (response.status == 401) auth_->answer(response.header("www-authenticate"), scope_);
-  else if (response.status != 200) refused(response, what);
+}
+
+bool RegistryClient::same_origin(const std::string& url) const {
+  return url.rfind(base_ + "/", 0) == 0 || url == base_;
 }
 
 std::string RegistryClient::absolute(const std::string& location) const {
+  if (location.starts_with("http://") && base_.starts_with("https://"))
+    fail(Errc::bad_input, "{} sent an upload location on plain http: {}", describe(), printable(url_for_messages(location).substr(0, 100)));
   if (location.starts_with("http://") || location.starts_with("https://")) return location;
   if (location.starts_with("/")) return base_ + location;
   fail(Errc::bad_input, "{} gave an upload location that is not a URL: {}", describe(), printable(location.substr(0, 100)));
 }
 
-std::vector<std::string> RegistryClient::with_auth(std::vector<std::string> headers, const std::string& scope) {
+std::vector<std::string> RegistryClient::with_auth(std::vector<std::string> headers, const std::string& scope,
+                                                  const std::string& url) {
+  // Credentials and tokens go to the registry itself only, never to a host a Location names.
+  if (!url.empty() && !same_origin(url)) return headers;
   if (std::string h = auth_->header(scope.empty() ? scope_ : scope); !h.empty()) headers.push_back(std::move(h));
   return headers;
 }
@@ -143,7 +164,7 @@ HttpResponse RegistryClient::call(const std::string& method, const std::string& 
   const std::string target = path_or_url.starts_with("/") ? url(path_or_url) : path_or_url;
   for (int attempt = 0;; ++attempt) {
     TransportFailure failure;
-    HttpResponse response = http_->request(method, target, with_auth(headers, scope), body, max_body, what, &failure);
+    HttpResponse response = http_->request(method, target, with_auth(headers, scope, target), body, max_body, what, &failure);
     if (response.status == 0) {
       if (attempt + 1 < kAttempts && is_transient(failure)) {
         log::verbose("{}: {}; trying again", what, failure.message);
@@ -153,6 +174,7 @@ HttpResponse RegistryClient::call(const std::string& method, const std::string& 
       fail(Errc::io, "{}: {}", what, failure.message);
     }
     if (response.status == 401 && auth_->answer(response.header("www-authenticate"), scope)) continue;
+    if (response.status != 401) auth_->succeeded(scope);
     if (is_retryable_status(response.status) && attempt + 1 < kAttempts) {
       log::verbose("{}: HTTP {}; trying again", what, response.status);
       back_off(attempt, response);
@@ -187,6 +209,8 @@ RegistryManifest RegistryClient::get_manifest(const std::string& reference, std:
     fail(Errc::unsupported, "{} is a Docker schema 1 manifest, which docker_delta does not read (push the image again with "
          "a current docker or skopeo to get schema 2)", what);
   m.digest = Digest::sha256_of(m.bytes);
+  if (reference.starts_with("sha") && reference.find(':') != std::string::npos && !reference.starts_with("sha256:"))
+    fail(Errc::unsupported, "{}: only sha256 manifest digests are checked here", what);
   if (reference.starts_with("sha") && reference.find(':') != std::string::npos && Digest::parse(reference, what) != m.digest)
     fail(Errc::integrity, "{}: the registry served bytes whose digest is {}", what, m.digest.str());
   if (const std::string said = response.header("docker-content-digest"); !said.empty() && said.starts_with("sha256:") &&
@@ -201,7 +225,7 @@ std::optional<std::uint64_t> RegistryClient::blob_size(const Digest& digest) {
   if (response.status == 404) return std::nullopt;
   if (response.status != 200) refused(response, what);
   const std::string length = response.header("content-length");
-  if (length.empty() || !std::all_of(length.begin(), length.end(), ::isdigit) || length.size() > 19)
+  if (length.empty() || !all_digits(length) || length.size() > 18)
     fail(Errc::bad_input, "{}: the registry gives no size", what);
   return std::stoull(length);
 }
@@ -211,8 +235,12 @@ std::unique_ptr<ByteStream> RegistryClient::open_blob(const Digest& digest, std:
   const std::string what = fmt::format("{}: blob {}", describe(), digest.short_str());
   for (int attempt = 0;; ++attempt) {
     HttpResponse refusal;
-    auto stream = http_->open_stream(url("/v2/" + ref_.repository + "/blobs/" + digest.str()), with_auth({}, scope_), size, what, refusal);
-    if (stream) return stream;
+    auto stream = http_->open_stream(url("/v2/" + ref_.repository + "/blobs/" + digest.str()),
+                                     [this] { return with_auth({}, scope_, base_); }, size, what, refusal);
+    if (stream) {
+      auth_->succeeded(scope_);
+      return stream;
+    }
     if (refusal.status == 401 && auth_->answer(refusal.header("www-authenticate"), scope_)) continue;
     if (is_retryable_status(refusal.status) && attempt + 1 < kAttempts) {
       back_off(attempt, refusal);
@@ -223,6 +251,7 @@ std::unique_ptr<ByteStream> RegistryClient::open_blob(const Digest& digest, std:
 }
 
 std::string RegistryClient::blob_prefix(const Digest& digest, std::size_t n) {
+  if (n == 0) return {};
   const std::string what = fmt::format("{}: start of blob {}", describe(), digest.short_str());
   HttpResponse response;
   try {
@@ -231,7 +260,9 @@ std::string RegistryClient::blob_prefix(const Digest& digest, std::size_t n) {
   } catch (const Error& e) {
     if (e.code() != Errc::limit) throw;
     // It ignored Range and sent the whole blob: read the start as a stream instead.
-    auto stream = open_blob(digest, *blob_size(digest));
+    const auto size = blob_size(digest);
+    if (!size) fail(Errc::not_found, "{}: the registry no longer has it", what);
+    auto stream = open_blob(digest, *size);
     std::string out(n, '\0');
     std::size_t got = 0;
     while (got < n) {
@@ -256,7 +287,8 @@ void RegistryClient::push_blob(const Digest& digest, std::uint64_t size, ByteStr
     return loc + (loc.find('?') == std::string::npos ? "?" : "&") + "digest=" + percent_encode_digest(digest.str());
   };
   if (size <= kMonolithicMax && !before_commit) {
-    response = http_->upload("PUT", with_digest(location), with_auth({"Content-Type: application/octet-stream"}, scope_), source, size, what);
+    response = http_->upload("PUT", with_digest(location),
+                             with_auth({"Content-Type: application/octet-stream"}, scope_, location), source, size, what);
   } else {
     std::uint64_t sent = 0;
     while (sent < size) {
@@ -264,16 +296,25 @@ void RegistryClient::push_blob(const Digest& digest, std::uint64_t size, ByteStr
       response = http_->upload("PATCH", location,
                                with_auth({"Content-Type: application/octet-stream",
                                           fmt::format("Content-Range: {}-{}", sent, sent + chunk - 1)},
-                                         scope_),
+                                         scope_, location),
                                source, chunk, what);
       if (response.status != 202) refused(response, what);
       location = absolute(response.header("location"));
       sent += chunk;
     }
     if (before_commit) before_commit();
-    response = call("PUT", with_digest(location), {"Content-Type: application/octet-stream"}, {}, 1u << 16, what);
+    try {
+      response = call("PUT", with_digest(location), {"Content-Type: application/octet-stream"}, {}, 1u << 16, what);
+    } catch (const Error& e) {
+      // The closing PUT may have landed before the connection broke (a slow move in storage).
+      if (e.code() != Errc::io) throw;
+      if (const auto landed = blob_size(digest); landed && *landed == size) return;
+      throw;
+    }
   }
-  if (response.status != 201) refused(response, what);
+  if (response.status == 201) return;
+  if (const auto landed = blob_size(digest); landed && *landed == size) return;  // a retried commit that had landed
+  refused(response, what);
 }
 
 bool RegistryClient::mount_blob(const Digest& digest, const std::string& from_repository) {
@@ -311,8 +352,13 @@ std::vector<std::string> RegistryClient::tags(std::size_t limit) {
   if (!doc.is_object() || !doc.contains("tags")) fail(Errc::bad_input, "{}: the answer is not a tag list", what);
   if (doc["tags"].is_null()) return out;
   if (!doc["tags"].is_array()) fail(Errc::bad_input, "{}: the answer is not a tag list", what);
-  for (const auto& t : doc["tags"])
-    if (t.is_string() && out.size() < limit) out.push_back(t.get<std::string>());
+  static const std::regex kTag("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
+  for (const auto& t : doc["tags"]) {
+    if (!t.is_string() || out.size() >= limit) continue;
+    const std::string tag = t.get<std::string>();
+    if (std::regex_match(tag, kTag)) out.push_back(tag);  // anything else is not a tag: it is left out
+    else log::verbose("{}: '{}' is not a valid tag; left out", what, printable(tag.substr(0, 100)));
+  }
   return out;
 }
 

@@ -67,7 +67,9 @@ class RegistryClient {
   void connect();
   std::string url(const std::string& path) const { return base_ + path; }
   std::string absolute(const std::string& location) const;
-  std::vector<std::string> with_auth(std::vector<std::string> headers, const std::string& scope);
+  // `headers` with the Authorization for `scope`, unless `url` (when given) leaves the registry.
+  std::vector<std::string> with_auth(std::vector<std::string> headers, const std::string& scope, const std::string& url = "");
+  bool same_origin(const std::string& url) const;
   // A request with auth (for `scope`; empty: this client's), retries and backoff.
   HttpResponse call(const std::string& method, const std::string& path_or_url, std::vector<std::string> headers,
                     std::string_view body, std::size_t max_body, const std::string& what, const std::string& scope = "");
