@@ -20,8 +20,12 @@ sk=(skopeo --insecure-policy)
 timed() { sync; /usr/bin/time -f '%e|%M' -o "$work/t" "$@" >/dev/null 2>"$work/err" || { echo "failed: $* $(cat "$work/err")" >&2; exit 1; }; awk -F'|' '{printf "%s s | %d MiB", $1, $2/1024}' "$work/t"; }
 want=$("$dd" --json inspect "$w/v2.docker.tar" | jq -r .image_id)
 "${sk[@]}" copy -q --dest-tls-verify=false "oci-archive:$w/v2.oci.tar" "docker://$reg/webapp:v2"
-"${sk[@]}" copy -q --dest-tls-verify=false "oci-archive:$w/v1.oci.tar" "docker://$reg/site/webapp:v1"
-"${sk[@]}" copy -q --dest-tls-verify=false "oci-archive:$w/v1.oci.tar" "docker://$reg/site2/webapp:v1"
+# Each push goes to a registry of its own: skopeo's blob-info cache would otherwise mount blobs
+# pushed before from other repositories, and measure no upload at all.
+registry_start S1 plain
+registry_start S2 plain
+"${sk[@]}" copy -q --dest-tls-verify=false "oci-archive:$w/v1.oci.tar" "docker://$REG_S1_ADDR/site/webapp:v1"
+"${sk[@]}" copy -q --dest-tls-verify=false "oci-archive:$w/v1.oci.tar" "docker://$REG_S2_ADDR/site/webapp:v1"
 echo "| what | wall | peak RSS |"
 echo "|---|---|---|"
 for round in 1 2 3; do
@@ -31,10 +35,13 @@ for round in 1 2 3; do
   echo "| round $round: skopeo copy docker:// docker-archive: | $(timed "${sk[@]}" copy -q --src-tls-verify=false "docker://$reg/webapp:v2" "docker-archive:$work/b.tar:webapp:v2") |"
 done
 for round in 1 2 3; do
-  echo "| round $round: docker_delta archive-to-registry (gzip) | $(timed "$dd" -q archive-to-registry "$w/v2.docker.tar" "//$reg/push-dd$round/webapp:v2") |"
-  echo "| round $round: skopeo copy docker-archive: docker:// (gzip) | $(timed "${sk[@]}" copy -q --dest-tls-verify=false "docker-archive:$w/v2.docker.tar" "docker://$reg/push-sk$round/webapp:v2") |"
+  registry_start D$round plain
+  registry_start K$round plain
+  a=REG_D${round}_ADDR b=REG_K${round}_ADDR
+  echo "| round $round: docker_delta archive-to-registry (gzip) | $(timed "$dd" -q archive-to-registry "$w/v2.docker.tar" "//${!a}/webapp:v2") |"
+  echo "| round $round: skopeo copy docker-archive: docker:// (gzip) | $(timed "${sk[@]}" copy -q --dest-tls-verify=false "docker-archive:$w/v2.docker.tar" "docker://${!b}/webapp:v2") |"
 done
 "$dd" -q create -f --base "$w/v1.docker.tar" "$w/v2.docker.tar" "$work/pkg.dd"
-echo "| docker_delta delta-to-registry, site holds v1 (package $(stat -c %s "$work/pkg.dd") B) | $(timed "$dd" -q delta-to-registry "$work/pkg.dd" "//$reg/site/webapp:v2") |"
-[ "$("${sk[@]}" inspect --tls-verify=false --config --raw "docker://$reg/site/webapp:v2" | sha256sum | cut -d' ' -f1)" = "${want#sha256:}" ] || { echo "wrong image ID at the site" >&2; exit 1; }
-echo "| skopeo copy of the v2 archive ($(stat -c %s "$w/v2.docker.tar") B) to a site holding v1 | $(timed "${sk[@]}" copy -q --dest-tls-verify=false "docker-archive:$w/v2.docker.tar" "docker://$reg/site2/webapp:v2") |"
+echo "| docker_delta delta-to-registry, site holds v1 (package $(stat -c %s "$work/pkg.dd") B) | $(timed "$dd" -q delta-to-registry "$work/pkg.dd" "//$REG_S1_ADDR/site/webapp:v2" --base "docker://$REG_S1_ADDR/site/webapp:v1") |"
+[ "$("${sk[@]}" inspect --tls-verify=false --config --raw "docker://$REG_S1_ADDR/site/webapp:v2" | sha256sum | cut -d' ' -f1)" = "${want#sha256:}" ] || { echo "wrong image ID at the site" >&2; exit 1; }
+echo "| skopeo copy of the v2 archive ($(stat -c %s "$w/v2.docker.tar") B) to a site holding v1 | $(timed "${sk[@]}" copy -q --dest-tls-verify=false "docker-archive:$w/v2.docker.tar" "docker://$REG_S2_ADDR/site/webapp:v2") |"
