@@ -7,6 +7,7 @@
 
 #include "cli/builtin_stages.h"
 #include "cli/cli_state.h"
+#include "cli/inspect_sink.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "inputs/archive_input.h"
@@ -46,7 +47,33 @@ struct ProcessArgs {
   std::string source;
   std::string destination;
   PipelineFlags flags;
+  bool all_platforms = false;  // --all: every image of an index, and the index
 };
+
+// The platforms the source's index offers (one, for a source without an index).
+std::vector<std::string> source_platforms(const Registry& registry, const StageSpec& source, const RunContext& ctx) {
+  RunContext quiet = ctx;
+  quiet.progress = nullptr;
+  const nlohmann::json r = run_pipeline(registry, source, {}, std::make_unique<InspectSink>(source.text(), false), quiet);
+  std::vector<std::string> out;
+  for (const auto& p : r["platforms"]) out.push_back(p.get<std::string>());
+  return out;
+}
+
+// --all: one run per platform into a destination shared by the runs, which commits the index.
+nlohmann::json run_all_platforms(const Registry& registry, PipelineSpec spec, RunContext& ctx) {
+  if (spec.destination.kind != "docker")
+    fail(Errc::usage, "--all writes every platform and the index: give a docker:// destination, not {}", spec.destination.text());
+  if (ctx.platform) fail(Errc::usage, "--all and --platform disagree: give one");
+  const std::vector<std::string> platforms = source_platforms(registry, spec.source, ctx);
+  if (platforms.size() < 2) return run_pipeline(registry, spec, ctx);  // one image: its manifest, as skopeo copies it
+  ctx.multi_image = std::make_shared<MultiImageRun>();
+  for (const auto& p : platforms) {
+    ctx.platform = Platform::parse(p);
+    run_pipeline(registry, spec, ctx);
+  }
+  return ctx.multi_image->destination->commit();
+}
 
 int run_process(const ProcessArgs& args, const char* source_kind, const char* destination_kind,
                 const GlobalFlags& global) {
@@ -74,7 +101,7 @@ int run_process(const ProcessArgs& args, const char* source_kind, const char* de
 
   Progress progress(false);
   RunContext ctx = make_context(args.flags, global, progress);
-  const nlohmann::json result = run_pipeline(registry, spec, ctx);
+  const nlohmann::json result = args.all_platforms ? run_all_platforms(registry, spec, ctx) : run_pipeline(registry, spec, ctx);
   if (global.json) {
     std::cout << result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (result.contains("matches")) {  // the search destination: what it found, not what it wrote
@@ -84,6 +111,9 @@ int run_process(const ProcessArgs& args, const char* source_kind, const char* de
                                m["size"].get<long long>(), m["path"].get<std::string>());
     if (!global.quiet)
       std::cerr << fmt::format("{} matching paths in {} layers\n", result["matches"].size(), result.value("layers", 0));
+  } else if (!global.quiet && result.contains("index_digest")) {
+    std::cout << fmt::format("wrote {}: index {} of {} images\n", result.value("destination", spec.destination.text()),
+                             result.value("index_digest", "?"), result.value("images", 0));
   } else if (!global.quiet) {
     std::cout << fmt::format("wrote {}: image {}, {} layers, {}\n", result.value("destination", spec.destination.text()),
                              result.value("image_id", "?"), result.value("layers", 0),
@@ -127,6 +157,8 @@ void add_one(CLI::App& app, CliState& state, const char* name, const char* descr
   cmd->add_option("SOURCE", args->source, "what to read: an archive, an OCI directory, or a spec like oci:DIR:REF")->required();
   cmd->add_option("DEST", args->destination, "what to write, e.g. oci:DIR[:REF], oci-archive:PATH[:REF], docker-archive:PATH[:REF]")->required();
   add_pipeline_flags(*cmd, args->flags, true);
+  cmd->add_flag("--all", args->all_platforms,
+                "with a multi-platform source: every platform's image and the index that names them (docker:// destinations)");
   cmd->footer(example);
   cmd->callback([&state, args, source_kind, destination_kind] {
     state.action = [&state, args, source_kind, destination_kind] {

@@ -50,6 +50,47 @@ std::optional<Compression> compression_of_media_type(const std::string& media) {
   return std::nullopt;
 }
 
+// A multi-platform image (process --all): each run pushes one platform's image by digest and
+// adds it here; commit() puts the index that names them all under the tag, last.
+class RegistryIndex : public SharedDestination {
+ public:
+  RegistryIndex(const RegistryReference& ref, const RegistryOptions& options, std::string spec_text)
+      : client_(ref, options, true), spec_text_(std::move(spec_text)) {}
+  const RegistryReference& reference() const { return client_.reference(); }
+
+  void add(const std::string& media_type, const Digest& digest, std::uint64_t size, const Platform& platform,
+           const Digest& image_id) {
+    for (const auto& m : manifests_)
+      if (m["platform"]["os"] == platform.os && m["platform"]["architecture"] == platform.architecture &&
+          m["platform"].value("variant", "") == platform.variant)
+        fail(Errc::bad_input, "{}: two images for platform {}", spec_text_, platform.str());
+    nlohmann::ordered_json p = {{"architecture", platform.architecture}, {"os", platform.os}};
+    if (!platform.variant.empty()) p["variant"] = platform.variant;
+    manifests_.push_back({{"mediaType", media_type}, {"digest", digest.str()}, {"size", size}, {"platform", p}});
+    docker_ = docker_ && media_type == media_type::kDockerManifest;
+    image_ids_.push_back(image_id.str());
+  }
+
+  nlohmann::json commit() override {
+    if (manifests_.empty()) fail(Errc::internal, "{}: no image was pushed", spec_text_);
+    nlohmann::ordered_json doc;
+    doc["schemaVersion"] = 2;
+    doc["mediaType"] = docker_ ? media_type::kDockerManifestList : media_type::kOciIndex;
+    doc["manifests"] = manifests_;
+    const RegistryReference& ref = client_.reference();
+    const Digest digest = client_.put_manifest(ref.reference(), doc["mediaType"].get<std::string>(), doc.dump());
+    return {{"destination", spec_text_}, {"index_digest", digest.str()}, {"images", manifests_.size()},
+            {"image_ids", image_ids_}, {"image_id", image_ids_.front()}, {"layers", 0}};
+  }
+
+ private:
+  RegistryClient client_;
+  std::string spec_text_;
+  nlohmann::ordered_json manifests_ = nlohmann::ordered_json::array();
+  std::vector<std::string> image_ids_;
+  bool docker_ = true;
+};
+
 class RegistryOutput : public OutputStore {
  public:
   RegistryOutput(const StageSpec& spec, const RunContext& ctx)
@@ -58,6 +99,12 @@ class RegistryOutput : public OutputStore {
     if (auto it = spec.options.find("compress"); it != spec.options.end()) compression_ = parse_compression(it->second);
     if (compression_ != Compression::none && compression_ != Compression::gzip && compression_ != Compression::zstd)
       fail(Errc::usage, "{}: --compress must be none, gzip or zstd", spec_text_);
+    if (ctx.multi_image) {
+      const RegistryReference& ref = client_.reference();
+      index_ = &shared_destination(
+          ctx, own_index_, [&] { return std::make_unique<RegistryIndex>(ref, ctx.registry, spec_text_); },
+          [&](const RegistryIndex& i) { return i.reference().str() == ref.str(); }, spec_text_);
+    }
   }
 
   bool fetch_callback(const Digest& digest, BlobKind kind) override {
@@ -95,8 +142,11 @@ class RegistryOutput : public OutputStore {
                                {"size", l.size}});
     const std::string bytes = doc.dump();
     const RegistryReference& ref = client_.reference();
-    // Last: only now does the tag point at the image, every blob it names being there.
-    const Digest manifest = client_.put_manifest(ref.reference(), doc["mediaType"].get<std::string>(), bytes);
+    const Digest id = Digest::sha256_of(bytes);
+    // Last: only now does the tag point at the image, every blob it names being there. One
+    // platform of several goes by digest; the index names it under the tag when all are in.
+    const Digest manifest = client_.put_manifest(index_ ? id.str() : ref.reference(), doc["mediaType"].get<std::string>(), bytes);
+    if (index_) index_->add(doc["mediaType"].get<std::string>(), manifest, bytes.size(), platform_, config_->digest);
     result_ = {{"destination", spec_text_}, {"image_id", config_->digest.str()}, {"manifest_digest", manifest.str()},
                {"layers", layers_.size()}, {"bytes", pushed_bytes_}, {"blobs_pushed", blobs_pushed_},
                {"blobs_present", blobs_present_}};
@@ -226,6 +276,7 @@ class RegistryOutput : public OutputStore {
     if (config_) fail(Errc::internal, "{}: the image config arrived twice", spec_text_);
     // The exact bytes, so the config digest (the image ID) stays what it was.
     const Digest digest = Digest::sha256_of(bytes);
+    platform_ = parse_config(bytes, ctx_.limits).platform;
     push_unless_held(digest, bytes.size(), [&] {
       MemoryStream stream(bytes);
       client_.push_blob(digest, bytes.size(), stream);
@@ -289,6 +340,9 @@ class RegistryOutput : public OutputStore {
   std::optional<std::map<Digest, PushedBlob>> held_;  // diff_id -> blob, once learnt
   std::set<Digest> confirmed_;
   std::optional<PushedBlob> config_;
+  Platform platform_;
+  std::unique_ptr<RegistryIndex> own_index_;  // unused: a multi-image run always shares one
+  RegistryIndex* index_ = nullptr;
   std::vector<PushedBlob> layers_;
   std::size_t expected_layers_ = 0;
   std::uint64_t pushed_bytes_ = 0;

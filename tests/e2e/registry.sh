@@ -99,8 +99,20 @@ multiarch_from_registry() {
     local want
     want=$("${SKOPEO[@]}" inspect --tls-verify=false --override-arch arm64 --override-os linux --config --raw "docker://$SEND/multi:1" | sha256sum | cut -d' ' -f1)
     assert_eq "the arm64 image's ID" "sha256:$want" "$(jf "$OUT" .image_id)"
+    # --all: every platform and the index, to another registry
+    expect_ok --json process "docker://$SEND/multi:1" "docker://$SITE/multi:2" --all
+    assert_eq "images in the pushed index" 2 "$(jf "$OUT" .images)"
+    assert_eq "platforms of the pushed index (skopeo)" \
+        "$("${SKOPEO[@]}" inspect --tls-verify=false --raw "docker://$SEND/multi:1" | jq -c '[.manifests[].platform | {os, architecture}] | sort')" \
+        "$("${SKOPEO[@]}" inspect --tls-verify=false --raw "docker://$SITE/multi:2" | jq -c '[.manifests[].platform | {os, architecture}] | sort')"
+    local arch
+    for arch in amd64 arm64; do
+        assert_eq "the $arch image's ID after the round trip" \
+            "$(reg_config_digest "docker://$SEND/multi:1" --override-arch "$arch")" "$(reg_config_digest "docker://$SITE/multi:2" --override-arch "$arch")"
+    done
+    expect_fail 2 "docker://" process "docker://$SEND/multi:1" "oci:out.d" --all
 }
-t "a multi-arch index in a registry: one platform taken" multiarch_from_registry
+t "a multi-arch index in a registry: one platform taken; --all round-trips the index" multiarch_from_registry
 
 tls_and_basic_auth() {
     local at="docker://$SECURE/app:v1"
