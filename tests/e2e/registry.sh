@@ -151,6 +151,7 @@ flaky_network() {
     port=$(free_port)
     python3 "$E2E_DIR/../fixtures/flaky-proxy.py" "$port" "$SEND" proxy.log &
     local proxy=$!
+    _reg_pid $proxy
     disown $proxy
     local deadline=$((SECONDS + 10))
     until curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; do ((SECONDS < deadline)) || fail "the proxy did not start"; sleep 0.1; done
