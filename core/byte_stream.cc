@@ -133,6 +133,18 @@ std::size_t CountingStream::read(char* buffer, std::size_t size) {
   return n;
 }
 
+std::string read_prefix(ByteStream& stream, std::size_t n) {
+  std::string out(n, '\0');
+  std::size_t got = 0;
+  while (got < n) {
+    const std::size_t r = stream.read(out.data() + got, n - got);
+    if (r == 0) break;
+    got += r;
+  }
+  out.resize(got);
+  return out;
+}
+
 std::string read_capped(ByteStream& stream, std::size_t cap, std::string_view what) {
   std::string out;
   std::vector<char> block(64 * 1024);

@@ -121,6 +121,8 @@ class CountingStream : public ByteStream {
 
 // Reads exactly `size` bytes; a stream that ends first is Errc::bad_input "WHAT is truncated".
 void read_exact(ByteStream& stream, char* out, std::size_t size, std::string_view what);
+// Reads up to `n` bytes: fewer only when the stream ends first (a file's first bytes).
+std::string read_prefix(ByteStream& stream, std::size_t n);
 // Reads a whole stream that must be small (JSON). More than `cap` bytes is Errc::limit.
 std::string read_capped(ByteStream& stream, std::size_t cap, std::string_view what);
 // Reads and discards the rest of a stream; end-of-stream checks still run.

@@ -142,10 +142,10 @@ class RegistryOutput : public OutputStore {
                                {"size", l.size}});
     const std::string bytes = doc.dump();
     const RegistryReference& ref = client_.reference();
-    const Digest id = Digest::sha256_of(bytes);
+    const Digest manifest = Digest::sha256_of(bytes);
     // Last: only now does the tag point at the image, every blob it names being there. One
     // platform of several goes by digest; the index names it under the tag when all are in.
-    const Digest manifest = client_.put_manifest(index_ ? id.str() : ref.reference(), doc["mediaType"].get<std::string>(), bytes);
+    client_.put_manifest(index_ ? manifest.str() : ref.reference(), doc["mediaType"].get<std::string>(), bytes);
     if (index_) index_->add(doc["mediaType"].get<std::string>(), manifest, bytes.size(), platform_, config_->digest);
     result_ = {{"destination", spec_text_}, {"image_id", config_->digest.str()}, {"manifest_digest", manifest.str()},
                {"layers", layers_.size()}, {"bytes", pushed_bytes_}, {"blobs_pushed", blobs_pushed_},

@@ -177,44 +177,33 @@ std::string url_for_messages(const std::string& url) {
 HttpClient::HttpClient(TlsSettings tls) : tls_(std::move(tls)) { global_init(); }
 HttpClient::~HttpClient() = default;
 
-HttpResponse HttpClient::request(const std::string& method, const std::string& url, const std::vector<std::string>& headers,
-                                 std::string_view body_to_send, std::size_t max_body, const std::string& what,
-                                 TransportFailure* failure) {
-  throw_if_interrupted();
-  Easy easy;
-  HeaderList list(headers);
-  HeaderCollector collector;
-  configure(easy.handle, tls_, url, list.list, collector);
-  CappedBody body{easy.handle, max_body};
-  curl_easy_setopt(easy.handle, CURLOPT_WRITEFUNCTION, &CappedBody::on_data);
-  curl_easy_setopt(easy.handle, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(easy.handle, CURLOPT_TIMEOUT, kRequestTimeout);
-  if (method == "HEAD") {
-    curl_easy_setopt(easy.handle, CURLOPT_NOBODY, 1L);
-  } else if (method != "GET") {
-    curl_easy_setopt(easy.handle, CURLOPT_CUSTOMREQUEST, method.c_str());
-    curl_easy_setopt(easy.handle, CURLOPT_POSTFIELDS, body_to_send.data());
-    curl_easy_setopt(easy.handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_to_send.size()));
-  }
-  char detail[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(easy.handle, CURLOPT_ERRORBUFFER, detail);
-  const CURLcode code = curl_easy_perform(easy.handle);
-  throw_if_interrupted();
-  if (body.overflow) fail(Errc::limit, "{}: the response is larger than {} bytes", what, max_body);
-  HttpResponse response;
-  if (code != CURLE_OK) {
-    if (failure == nullptr) fail(Errc::io, "{}: {}", what, transport_message(code, detail));
-    *failure = {static_cast<int>(code), transport_message(code, detail)};
-    return response;
-  }
-  if (failure != nullptr) *failure = {};
-  curl_easy_getinfo(easy.handle, CURLINFO_RESPONSE_CODE, &response.status);
-  response.headers = std::move(collector.headers);
-  response.body = std::move(body.bytes);
-  return response;
-}
-
 namespace {
+
+// One easy transfer whose answer is kept in memory: the handle, its headers, what comes back.
+struct Exchange {
+  Easy easy;
+  HeaderList list;
+  HeaderCollector collector;
+  CappedBody body;
+  char detail[CURL_ERROR_SIZE] = {};
+
+  Exchange(const TlsSettings& tls, const std::string& url, const std::vector<std::string>& headers, std::size_t cap)
+      : list(headers), body{easy.handle, cap} {
+    configure(easy.handle, tls, url, list.list, collector);
+    curl_easy_setopt(easy.handle, CURLOPT_WRITEFUNCTION, &CappedBody::on_data);
+    curl_easy_setopt(easy.handle, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(easy.handle, CURLOPT_ERRORBUFFER, detail);
+  }
+  CURLcode perform() { return curl_easy_perform(easy.handle); }
+  std::string message(CURLcode code) const { return transport_message(code, detail); }
+  HttpResponse response() {
+    HttpResponse r;
+    curl_easy_getinfo(easy.handle, CURLINFO_RESPONSE_CODE, &r.status);
+    r.headers = std::move(collector.headers);
+    r.body = std::move(body.bytes);
+    return r;
+  }
+};
 
 struct UploadSource {
   ByteStream& source;
@@ -239,33 +228,48 @@ struct UploadSource {
 
 }  // namespace
 
+HttpResponse HttpClient::request(const std::string& method, const std::string& url, const std::vector<std::string>& headers,
+                                 std::string_view body_to_send, std::size_t max_body, const std::string& what,
+                                 TransportFailure* failure) {
+  throw_if_interrupted();
+  Exchange x(tls_, url, headers, max_body);
+  CURL* h = x.easy.handle;
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, kRequestTimeout);
+  if (method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else if (method != "GET") {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body_to_send.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_to_send.size()));
+  }
+  const CURLcode code = x.perform();
+  throw_if_interrupted();
+  if (x.body.overflow) fail(Errc::limit, "{}: the response is larger than {} bytes", what, max_body);
+  if (code != CURLE_OK) {
+    if (failure == nullptr) fail(Errc::io, "{}: {}", what, x.message(code));
+    *failure = {static_cast<int>(code), x.message(code)};
+    return {};
+  }
+  if (failure != nullptr) *failure = {};
+  return x.response();
+}
+
 HttpResponse HttpClient::upload(const std::string& method, const std::string& url, const std::vector<std::string>& headers,
                                 ByteStream& source, std::uint64_t length, const std::string& what) {
   throw_if_interrupted();
-  Easy easy;
-  HeaderList list(headers);
-  HeaderCollector collector;
-  configure(easy.handle, tls_, url, list.list, collector);
-  CappedBody body{easy.handle, kErrorBody};
+  Exchange x(tls_, url, headers, kErrorBody);
+  CURL* h = x.easy.handle;
   UploadSource up{source, length, nullptr};
-  curl_easy_setopt(easy.handle, CURLOPT_WRITEFUNCTION, &CappedBody::on_data);
-  curl_easy_setopt(easy.handle, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(easy.handle, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(easy.handle, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(easy.handle, CURLOPT_READFUNCTION, &UploadSource::on_read);
-  curl_easy_setopt(easy.handle, CURLOPT_READDATA, &up);
-  curl_easy_setopt(easy.handle, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(length));
-  char detail[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(easy.handle, CURLOPT_ERRORBUFFER, detail);
-  const CURLcode code = curl_easy_perform(easy.handle);
+  curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(h, CURLOPT_READFUNCTION, &UploadSource::on_read);
+  curl_easy_setopt(h, CURLOPT_READDATA, &up);
+  curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(length));
+  const CURLcode code = x.perform();
   if (up.error) std::rethrow_exception(up.error);
   throw_if_interrupted();
-  if (code != CURLE_OK) fail(Errc::io, "{}: {}", what, transport_message(code, detail));
-  HttpResponse response;
-  curl_easy_getinfo(easy.handle, CURLINFO_RESPONSE_CODE, &response.status);
-  response.headers = std::move(collector.headers);
-  response.body = std::move(body.bytes);
-  return response;
+  if (code != CURLE_OK) fail(Errc::io, "{}: {}", what, x.message(code));
+  return x.response();
 }
 
 namespace {

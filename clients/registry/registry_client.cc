@@ -262,16 +262,7 @@ std::string RegistryClient::blob_prefix(const Digest& digest, std::size_t n) {
     // It ignored Range and sent the whole blob: read the start as a stream instead.
     const auto size = blob_size(digest);
     if (!size) fail(Errc::not_found, "{}: the registry no longer has it", what);
-    auto stream = open_blob(digest, *size);
-    std::string out(n, '\0');
-    std::size_t got = 0;
-    while (got < n) {
-      const std::size_t r = stream->read(out.data() + got, n - got);
-      if (r == 0) break;
-      got += r;
-    }
-    out.resize(got);
-    return out;
+    return read_prefix(*open_blob(digest, *size), n);
   }
   if (response.status != 206 && response.status != 200) refused(response, what);
   return response.body.substr(0, n);

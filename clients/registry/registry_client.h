@@ -55,7 +55,7 @@ class RegistryClient {
   // Mounts the blob from another repository of this registry (cross-repository mount): true when
   // the registry did, false when it does not hold it there (or does not mount).
   bool mount_blob(const Digest& digest, const std::string& from_repository);
-  // Puts a manifest (or index) under `reference`; returns the digest the registry gives it.
+  // Puts a manifest (or index) under `reference`; returns its digest.
   Digest put_manifest(const std::string& reference, const std::string& media_type, const std::string& bytes);
   // The repository's tags (at most `limit`).
   std::vector<std::string> tags(std::size_t limit);

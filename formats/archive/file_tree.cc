@@ -16,18 +16,7 @@ bool FileTree::contains(std::string_view path) const {
   }
 }
 
-std::string FileTree::peek(const TreeFile& file, std::size_t n) const {
-  auto stream = open(file);
-  std::string out(n, '\0');
-  std::size_t got = 0;
-  while (got < n) {
-    const std::size_t r = stream->read(out.data() + got, n - got);
-    if (r == 0) break;
-    got += r;
-  }
-  out.resize(got);
-  return out;
-}
+std::string FileTree::peek(const TreeFile& file, std::size_t n) const { return read_prefix(*open(file), n); }
 
 std::string normalize_member_path(std::string_view path, std::string_view what) {
   if (path.empty()) fail(Errc::bad_input, "{}: empty path", what);

@@ -118,7 +118,7 @@ tls_and_basic_auth() {
     local at="docker://$SECURE/app:v1"
     expect_fail 1 "certificate|TLS|SSL" archive-to-registry "$A1" "$at" --creds "$REG_USER:$REG_PASS"
     expect_fail 1 "denied|UNAUTHORIZED|refused|401" archive-to-registry "$A1" "$at" --cert-dir "$REG_CERTS" --creds "$REG_USER:wrong"
-    assert_match "the password is not in the error" "^[^$]*$" "$(grep -c "wrong" <<<"$ERR" || true)"
+    [[ $ERR != *"$REG_USER:wrong"* && $ERR != *": wrong"* ]] || fail "the refused password appears in the error: $ERR"
     expect_fail 1 "denied|UNAUTHORIZED|401" archive-to-registry "$A1" "$at" --cert-dir "$REG_CERTS"
     expect_ok --json -v archive-to-registry "$A1" "$at" --cert-dir "$REG_CERTS" --creds "$REG_USER:$REG_PASS"
     [[ $OUT$ERR != *"$REG_PASS"* ]] || fail "the password appears in --json or --verbose output"
