@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "cli/builtin_stages.h"
 #include "cli/cli_state.h"
@@ -31,6 +32,7 @@ struct CreateArgs {
   std::string method{delta_methods().front()->name()};
   std::string compression = "zstd";
   std::optional<int> level;
+  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   bool best = false;
   bool dry_run = false;
   bool no_verify = false;
@@ -79,6 +81,7 @@ int run_create(const CreateArgs& args, const char* source_kind, const GlobalFlag
       StageSpec delta{"delta", args.method, payload};
       const int delta_level = args.level ? *args.level : args.best ? 19 : kDefaultDeltaLevel;
       delta.options["level"] = std::to_string(std::clamp(delta_level, -7, 22));
+      delta.options["jobs"] = std::to_string(args.jobs);
       spec.filters.push_back(delta);
     }
     spec.destination = {"delta", package, payload};
@@ -161,6 +164,8 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
       ->check(CLI::IsMember({"zstd", "gzip", "bzip2", "xz", "none"}));
   cmd->add_option("-l,--level", args->level, "compression level (zstd: -7..22, negative is fast; others 1..9); default: 12 for deltas, 3 for whole layers")
       ->check(CLI::Range(-7, 22));
+  cmd->add_option("-j,--jobs", args->jobs, "threads encoding a layer's segments (default: the machine's cores; memory grows with it)")
+      ->check(CLI::Range(1, 256));
   cmd->add_flag("--best", args->best, "smallest package: zstd level 19 for deltas and whole layers (slower)");
   cmd->add_flag("-d,--dry-run", args->dry_run, "show what would ship and how big; write nothing");
   cmd->add_flag("--no-verify", args->no_verify, "skip decoding the package back before it is renamed into place");

@@ -90,7 +90,7 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_SUGGESTS "docker.io | docker-ce-cli")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME docker-delta-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "docker-delta (= ${PROJECT_VERSION}), libarchive-dev, libzstd-dev, libisal-dev, \
-liblzma-dev, libbz2-dev, zlib1g-dev, libssl-dev, nlohmann-json3-dev, libfmt-dev, libboost-dev, libyaml-cpp-dev, libcurl4-openssl-dev, pkg-config")
+liblzma-dev, libbz2-dev, zlib1g-dev, libssl-dev, nlohmann-json3-dev, libfmt-dev, libboost-dev, libyaml-cpp-dev, libcurl4-openssl-dev, libdivsufsort-dev, pkg-config")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}\n ${CPACK_PACKAGE_DESCRIPTION}")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "docker_delta: C++ library and headers for custom image pipelines\n The stage interface, \
 registry, runner and built-in stages of docker_delta as a static library with a CMake package \

@@ -60,7 +60,7 @@ _docker_delta() {
         --progress) mapfile -t COMPREPLY < <(compgen -W "auto bar json none" -- "$cur"); return ;;
         --format) mapfile -t COMPREPLY < <(compgen -W "docker-archive oci oci-archive dir" -- "$cur"); return ;;
         --compress) mapfile -t COMPREPLY < <(compgen -W "none gzip zstd" -- "$cur"); return ;;
-        -m|--method) mapfile -t COMPREPLY < <(compgen -W "zstd xdelta3 bsdiff layer" -- "$cur"); return ;;
+        -m|--method) mapfile -t COMPREPLY < <(compgen -W "zstd suffix xdelta3 bsdiff layer" -- "$cur"); return ;;
         -c|--compression) mapfile -t COMPREPLY < <(compgen -W "zstd gzip bzip2 xz none" -- "$cur"); return ;;
         --load-layers) mapfile -t COMPREPLY < <(compgen -W "auto all missing" -- "$cur"); return ;;
         --platform) mapfile -t COMPREPLY < <(compgen -W "linux/amd64 linux/arm64 linux/arm/v7 linux/386 linux/ppc64le linux/s390x" -- "$cur"); return ;;

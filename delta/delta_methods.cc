@@ -8,6 +8,7 @@ const std::vector<const DeltaMethod*>& delta_methods() {
   // One line per method; the first is the default.
   static const std::vector<const DeltaMethod*> methods{
       &zstd_delta_method(),
+      &suffix_delta_method(),
       &xdelta3_delta_method(),
       &bsdiff_delta_method(),
   };

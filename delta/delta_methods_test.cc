@@ -25,8 +25,8 @@ std::string text(std::size_t lines, int variant) {
 TEST(DeltaMethods, TheListNamesEachMethodOnceWithTheDefaultFirst) {
   ASSERT_FALSE(delta_methods().empty());
   EXPECT_EQ(delta_methods().front()->name(), "zstd");
-  EXPECT_EQ(delta_method_list(), "zstd, xdelta3, bsdiff");
-  EXPECT_EQ(delta_method_list("|"), "zstd|xdelta3|bsdiff");
+  EXPECT_EQ(delta_method_list(), "zstd, suffix, xdelta3, bsdiff");
+  EXPECT_EQ(delta_method_list("|"), "zstd|suffix|xdelta3|bsdiff");
   for (const DeltaMethod* m : delta_methods()) EXPECT_EQ(find_delta_method(m->name()), m);
   EXPECT_EQ(find_delta_method("layer"), nullptr);  // a whole layer is not a delta method
   EXPECT_EQ(find_delta_method("ZSTD"), nullptr);

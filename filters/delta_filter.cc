@@ -125,14 +125,15 @@ void register_delta_filter(Registry& registry) {
       "delta", "delta[:" + delta_method_list("|") + "]",
       "encode changed layers against the --base images' layers; keep the smaller of delta and whole",
       [](const StageSpec& spec, Stage& next, const RunContext& ctx) -> std::unique_ptr<Filter> {
-        check_options(spec, {"level", "segment-mib", "compression", "compression-level"});
+        check_options(spec, {"level", "segment-mib", "jobs", "compression", "compression-level"});
         const DeltaMethod* method = spec.argument.empty() ? delta_methods().front() : find_delta_method(spec.argument);
         if (method == nullptr) fail(Errc::usage, "unknown delta method '{}' ({})", spec.argument, delta_method_list());
         if (!ctx.receiver || !ctx.receiver->bases)
           fail(Errc::usage, "delta needs the old image: give --base SOURCE");
         DeltaSettings settings;
         settings.level = parse_int_option(spec, "level", settings.level, -7, 22);
-        settings.segment_bytes = std::uint64_t(parse_int_option(spec, "segment-mib", 32, 1, 32)) << 20;
+        settings.segment_bytes = std::uint64_t(parse_int_option(spec, "segment-mib", static_cast<int>(settings.segment_bytes >> 20), 1, 32)) << 20;
+        settings.jobs = static_cast<unsigned>(parse_int_option(spec, "jobs", 1, 1, 256));
         return std::make_unique<DeltaFilter>(next, *method, settings, payload_settings(spec), ctx);
       });
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 fixtures=$1 docker_delta=$2 fuzz_build=$3 out=$4
 rm -rf "$out"
-mkdir -p "$out"/{manifest_parser,layer_tar_index,delta_package,tar_delta,gzip_recipe,docker_save_stream,registry_answers}
+mkdir -p "$out"/{manifest_parser,layer_tar_index,delta_package,tar_delta,suffix_patch,gzip_recipe,docker_save_stream,registry_answers}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
@@ -50,6 +50,8 @@ length=$(od -An -tu1 -j12 -N4 "$work/p.ddelta" | awk '{print $1*16777216 + $2*65
 
 # Tar-delta payloads: what the encoder makes against the target's own base layer.
 DD_FUZZ_WRITE_SEEDS="$out/tar_delta" "$fuzz_build/fuzz/tar_delta_fuzz" >/dev/null 2>&1
+# Suffix-matcher patches: what the encoder makes against the target's own old file.
+DD_FUZZ_WRITE_SEEDS="$out/suffix_patch" "$fuzz_build/fuzz/suffix_patch_fuzz" >/dev/null 2>&1
 
 # Gzip members: gzip -9n (the recipes' own kind), other levels and a named member.
 seq 1 3000 > "$work/text"

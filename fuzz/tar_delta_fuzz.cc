@@ -55,7 +55,8 @@ const std::vector<std::pair<std::string, std::string>>& base_files() {
   static const std::vector<std::pair<std::string, std::string>> files{
       {"etc/config.txt", text(20000, 1)},
       {"usr/share/doc/changelog.gz", regzip(GzipRecipe::zlib_9, text(30000, 2))},
-      {"usr/bin/tool", text(50000, 3)}};
+      {"usr/bin/tool", text(50000, 3)},
+      {"usr/lib/libtool.so", std::string("\x7f" "ELF\x02\x01\x01\0", 8) + text(30000, 4)}};
   return files;
 }
 
@@ -70,10 +71,12 @@ void write_seeds(const std::string& dir) {
       {{"etc/config.txt", f[0].second.substr(0, 500) + "changed" + f[0].second.substr(500)}, f[1], f[2]},
       {{"moved/tool", f[2].second}, {"usr/share/doc/changelog.gz", regzip(GzipRecipe::zlib_9, "entry\n" + text(30000, 2))}},
       {{"new.txt", "fresh content"}},
+      {{"usr/lib/libtool.so", f[3].second.substr(0, 9000) + "shifted" + f[3].second.substr(9000)}},
       {}};
   for (std::size_t i = 0; i < news.size(); ++i) {
     const DeltaLayerFile layer = layer_of(news[i], "new" + std::to_string(i));
-    TarDeltaEncoder encoder(bases(), Limits{});
+    // Every changed file as a patch: the seeds hold patch operations.
+    TarDeltaEncoder encoder(bases(), Limits{}, SuffixUse::always);
     std::string payload;
     DeltaSettings settings;
     settings.level = 3;

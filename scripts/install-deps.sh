@@ -4,7 +4,7 @@
 set -euo pipefail
 build_packages=(build-essential cmake pkg-config git ca-certificates
   nlohmann-json3-dev libboost-dev libarchive-dev libzstd-dev zlib1g-dev libisal-dev libfmt-dev libssl-dev libcli11-dev libgtest-dev libyaml-cpp-dev libcurl4-openssl-dev
-  libbz2-dev liblzma-dev clang libfuzzer-14-dev libclang-rt-14-dev llvm
+  libbz2-dev liblzma-dev libdivsufsort-dev clang libfuzzer-14-dev libclang-rt-14-dev llvm
   busybox-static tar gzip zstd jq xdelta3 bsdiff
   pandoc dpkg-dev file)  # man pages; the Debian package (dpkg-shlibdeps, and file, which CPack needs for it)
 packages=("${build_packages[@]}")

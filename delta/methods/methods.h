@@ -7,6 +7,7 @@
 namespace dd {
 
 const DeltaMethod& zstd_delta_method();     // tar-aware zstd with reference prefixes (delta/zstd/)
+const DeltaMethod& suffix_delta_method();   // the same payload, every changed file patched (zstd_method.cc)
 const DeltaMethod& xdelta3_delta_method();  // VCDIFF by the xdelta3 program, one base
 const DeltaMethod& bsdiff_delta_method();   // bsdiff's patch format, one base
 

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "core/interruption.h"
+#include "delta/suffix/suffix_delta.h"
 #include "delta/zstd/wire.h"
 
 namespace dd {
@@ -19,7 +20,19 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
   char magic[sizeof kMagic];
   r.exact(magic, sizeof magic);
   if (std::memcmp(magic, kMagic, sizeof kMagic) != 0) fail(Errc::bad_input, "{}: not a zstd delta payload", what);
-  if (const auto v = r.u8(); v != kVersion) fail(Errc::unsupported, "{}: zstd delta payload version {} is not supported", what, v);
+  const auto version = r.u8();
+  if (version != kVersion1 && version != kVersion2)
+    fail(Errc::unsupported, "{}: zstd delta payload version {} is not supported", what, version);
+  // Every byte read from a base (references, copies, patch sources) counts against this: a
+  // payload of many small segments cannot make the decoder read the bases over and over.
+  const std::uint64_t read_budget = 16 * declared_size + (1ull << 30);
+  std::uint64_t base_reads = 0;
+  auto count_read = [&](std::uint64_t n) {
+    base_reads += n;
+    if (base_reads > read_budget)
+      fail(Errc::limit, "{}: the delta reads more than {} bytes of its base layers for a {}-byte layer", what, read_budget,
+           declared_size);
+  };
   auto check_range = [&](std::uint32_t base, std::uint64_t offset, std::uint64_t length) {
     if (base >= bases.size())
       fail(Errc::bad_input, "{}: the delta names base layer #{}, but only {} are listed", what, base, bases.size());
@@ -31,6 +44,7 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
   ZstdDCtx dctx;
   std::string reference;
   std::vector<char> frame, residual, copy_buffer;
+  std::string source, patched;
   std::uint64_t produced = 0, layer_gzip_content = 0;
   std::size_t layer_gzip_runs = 0;
   for (;;) {
@@ -38,41 +52,72 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     const auto tag = r.u8();
     if (tag == 'E') break;
     if (tag != 'S') fail(Errc::bad_input, "{}: damaged delta payload (unknown record)", what);
-    const std::uint64_t piece_count = r.uint(4);
+    // Version 2 keeps the segment's table in a zstd frame of its own.
+    std::unique_ptr<MemoryStream> table_stream;
+    if (version == kVersion2) {
+      const std::uint64_t table_size = r.uint(8), table_frame_size = r.uint(8);
+      if (table_size > kMaxSegmentTable) fail(Errc::limit, "{}: a delta segment's table claims {} bytes", what, table_size);
+      if (table_frame_size > ZSTD_compressBound(table_size) + 1024)
+        fail(Errc::bad_input, "{}: a delta segment's table frame is larger than its content could need", what);
+      std::string table_frame(table_frame_size, '\0'), table(table_size, '\0');
+      r.exact(table_frame.data(), table_frame.size());
+      if (ZSTD_getFrameContentSize(table_frame.data(), table_frame.size()) != table_size)
+        fail(Errc::bad_input, "{}: a delta segment's table frame does not match its size", what);
+      const std::size_t n = ZSTD_decompress(table.data(), table.size(), table_frame.data(), table_frame.size());
+      if (ZSTD_isError(n) || n != table_size) fail(Errc::bad_input, "{}: damaged delta segment table", what);
+      table_stream = std::make_unique<MemoryStream>(std::move(table));
+    }
+    PayloadReader t{table_stream ? *table_stream : payload, what};
+    const std::uint64_t piece_count = t.uint(4);
     if (piece_count > kMaxPieces) fail(Errc::bad_input, "{}: a delta segment claims {} reference pieces", what, piece_count);
     std::vector<Piece> pieces(piece_count);
     std::uint64_t listed = 0;
     for (auto& p : pieces) {
-      const auto kind = r.u8();
+      const auto kind = t.u8();
       if (kind > 1) fail(Errc::bad_input, "{}: unknown reference kind {}", what, kind);
       p.kind = static_cast<PieceKind>(kind);
-      p.base = static_cast<std::uint32_t>(r.uint(4));
-      p.offset = r.uint(8);
-      p.length = r.uint(8);
+      p.base = static_cast<std::uint32_t>(t.uint(4));
+      p.offset = t.uint(8);
+      p.length = t.uint(8);
       check_range(p.base, p.offset, p.length);
       listed += p.length;
       if (listed > kMaxSegmentReference)
         fail(Errc::limit, "{}: a delta segment's reference exceeds {} bytes", what, kMaxSegmentReference);
     }
-    const std::uint64_t op_count = r.uint(4);
+    const std::uint64_t op_count = t.uint(4);
     if (op_count > kMaxPieces) fail(Errc::bad_input, "{}: a delta segment claims {} operations", what, op_count);
     std::vector<Op> ops(op_count);
     std::size_t segment_gzip_ops = 0, segment_gnu_gzip_ops = 0;
     std::vector<std::uint64_t> raw_lengths(op_count, 0);
     for (std::size_t i = 0; i < ops.size(); ++i) {
       Op& op = ops[i];
-      const auto kind = r.u8();
-      if (kind != 1 && kind != 2) fail(Errc::bad_input, "{}: unknown delta operation {}", what, kind);
+      const auto kind = t.u8();
+      if (kind != 1 && kind != 2 && !(kind == 3 && version == kVersion2))
+        fail(Errc::bad_input, "{}: unknown delta operation {}", what, kind);
       op.kind = static_cast<OpKind>(kind);
-      op.at = r.uint(8);
-      op.length = r.uint(8);
+      op.at = t.uint(8);
+      op.length = t.uint(8);
       if (op.kind == OpKind::copy) {
-        op.base = static_cast<std::uint32_t>(r.uint(4));
-        op.offset = r.uint(8);
+        op.base = static_cast<std::uint32_t>(t.uint(4));
+        op.offset = t.uint(8);
         check_range(op.base, op.offset, op.length);
+      } else if (op.kind == OpKind::patch) {
+        op.base = static_cast<std::uint32_t>(t.uint(4));
+        op.offset = t.uint(8);
+        op.source_length = t.uint(8);
+        op.controls = t.uint(8);
+        op.diff = t.uint(8);
+        op.extra = t.uint(8);
+        check_range(op.base, op.offset, op.source_length);
+        if (op.length > suffix::kMaxSuffixTarget || op.source_length > suffix::kMaxSuffixSource)
+          fail(Errc::limit, "{}: a patch operation makes {} bytes from {}, more than the suffix matcher's window", what,
+               op.length, op.source_length);
+        if (op.controls > kMaxSegmentOutput || op.diff > op.length || op.extra > op.length)
+          fail(Errc::bad_input, "{}: a patch operation's streams do not fit its size", what);
+        raw_lengths[i] = op.controls + op.diff + op.extra;
       } else {
-        raw_lengths[i] = r.uint(8);
-        op.recipe = static_cast<GzipRecipe>(r.u8());
+        raw_lengths[i] = t.uint(8);
+        op.recipe = static_cast<GzipRecipe>(t.u8());
         if (op.recipe != GzipRecipe::zlib_9 && op.recipe != GzipRecipe::gnu_gzip_9)
           fail(Errc::unsupported, "{}: unknown gzip recipe {}", what, static_cast<int>(op.recipe));
         // Every bound is checked before anything is recompressed: the work follows from them.
@@ -91,9 +136,14 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     layer_gzip_runs += gzip_runs_for_segment(segment_gnu_gzip_ops);
     if (layer_gzip_runs > kMaxGzipRunsPerLayer)
       fail(Errc::limit, "{}: the delta would run gzip more than {} times", what, kMaxGzipRunsPerLayer);
-    const std::uint64_t output_size = r.uint(8);
-    const std::uint64_t residual_size = r.uint(8);
+    const std::uint64_t output_size = t.uint(8);
+    const std::uint64_t residual_size = t.uint(8);
+    if (table_stream) {
+      char extra;
+      if (table_stream->read(&extra, 1) != 0) fail(Errc::bad_input, "{}: bytes after a delta segment's table", what);
+    }
     const std::uint64_t frame_size = r.uint(8);
+    if (output_size == 0) fail(Errc::bad_input, "{}: a delta segment makes no bytes", what);
     if (output_size > declared_size - produced)
       fail(Errc::bad_input, "{}: a delta segment claims {} bytes, more than the layer's declared size allows", what, output_size);
     if (residual_size > kMaxSegmentOutput) fail(Errc::bad_input, "{}: a delta segment claims {} bytes of frame", what, residual_size);
@@ -112,6 +162,8 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     expected_residual += output_size - pos;
     if (expected_residual != residual_size) fail(Errc::bad_input, "{}: a delta segment's parts do not add up", what);
 
+    for (const Piece& p : pieces) count_read(p.length);
+    for (const Op& op : ops) count_read(op.kind == OpKind::copy ? op.length : op.kind == OpKind::patch ? op.source_length : 0);
     build_reference(pieces, bases, reference, what);
     frame.resize(frame_size);
     r.exact(frame.data(), frame.size());
@@ -191,6 +243,15 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
           out(copy_buffer.data(), chunk);
           done += chunk;
         }
+      } else if (op.kind == OpKind::patch) {
+        source.resize(op.source_length);
+        bases[op.base].read(op.offset, op.source_length, source.data(), "base layer");
+        patched.resize(op.length);
+        const char* streams = residual.data() + content_at[i];
+        suffix::apply({streams, op.controls}, {streams + op.controls, op.diff}, {streams + op.controls + op.diff, op.extra},
+                      source, op.length, patched.data(), what);
+        out(patched.data(), patched.size());
+        rpos += raw_lengths[i];
       } else {
         out(gz[i].data(), gz[i].size());
         rpos += raw_lengths[i];

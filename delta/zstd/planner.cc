@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "delta/suffix/suffix_delta.h"
+
 namespace dd::tar_delta {
 namespace {
 
@@ -9,7 +11,35 @@ namespace {
 // widened by this much on each side, so insertions and deletions still find their match.
 constexpr std::uint64_t kChunkMargin = 4u << 20;
 // Unchanged data shorter than this stays in the frame: a copy operation costs ~30 bytes.
-constexpr std::uint64_t kMinCopy = 64;
+constexpr std::uint64_t kMinCopy = 16384;
+// Changed files smaller than this stay in the frame: a patch's controls cost more than they save.
+constexpr std::uint64_t kMinPatch = 256;
+// A file bigger than the suffix matcher's window is patched in stretches of this many new bytes,
+// each against the same stretch of the old file widened by kPatchMargin on each side (so the
+// window stays within suffix::kMaxSuffixSource).
+constexpr std::uint64_t kPatchStretch = 8u << 20;
+constexpr std::uint64_t kPatchMargin = 4u << 20;
+static_assert(kPatchStretch + 2 * kPatchMargin <= suffix::kMaxSuffixSource && kPatchStretch <= suffix::kMaxSuffixTarget);
+
+// Patch operations for new file bytes [from, to) of `m` against its old version `o` in base `ob`.
+void add_patches(std::vector<Op>& ops, const LayerMember& m, std::uint32_t ob, const LayerMember& o, std::uint64_t from,
+                 std::uint64_t to) {
+  if (to - from < kMinPatch) return;
+  const bool whole = o.size <= suffix::kMaxSuffixSource && to - from <= suffix::kMaxSuffixTarget;
+  for (std::uint64_t at = from; at < to;) {
+    const std::uint64_t end = whole ? to : std::min(to, at + kPatchStretch);
+    std::uint64_t old_from = 0, old_to = o.size;
+    if (!whole) {
+      const std::uint64_t rel = at - m.data_offset;
+      old_from = std::min(o.size, rel > kPatchMargin ? rel - kPatchMargin : 0);
+      old_to = std::min(o.size, rel + (end - at) + kPatchMargin);
+    }
+    Op op{OpKind::patch, at, end - at, ob, o.data_offset + old_from, {}, {}};
+    op.source_length = old_to - old_from;
+    ops.push_back(std::move(op));
+    at = end;
+  }
+}
 
 
 // A changed .gz file whose old and new versions both decompress, and whose new bytes one of our
@@ -37,8 +67,8 @@ std::optional<Op> try_gzip(const DeltaLayerFile& layer, const LayerMember& m, co
 }  // namespace
 
 std::vector<Segment> plan_segments(const DeltaLayerFile& layer, const std::vector<DeltaLayerFile>& bases,
-                                   const std::vector<FileMatch>& match, std::uint64_t segment_bytes, TarDeltaStats& stats,
-                                   const std::string& what) {
+                                   const std::vector<FileMatch>& match, std::uint64_t segment_bytes, bool patches,
+                                   TarDeltaStats& stats, const std::string& what) {
   const auto& members = layer.index->members;
   const std::uint64_t target = std::clamp<std::uint64_t>(segment_bytes, 1u << 20, kMaxSegmentOutput / 2);
   std::vector<Segment> segments;
@@ -90,6 +120,8 @@ std::vector<Segment> plan_segments(const DeltaLayerFile& layer, const std::vecto
           const std::uint64_t from = rel_begin > kChunkMargin ? rel_begin - kChunkMargin : 0;
           const std::uint64_t to = std::min(old_length, rel_end + kChunkMargin);
           if (from < to) add_piece(s, Piece{PieceKind::raw, ob, o->header_offset + from, to - from});
+          if (patches)
+            add_patches(s.ops, m, ob, *o, std::max(at, m.data_offset), std::min(end, m.data_offset + m.size));
         }
         segments.push_back(std::move(s));
       }
@@ -117,6 +149,8 @@ std::vector<Segment> plan_segments(const DeltaLayerFile& layer, const std::vecto
         pieces = {Piece{PieceKind::raw, ob, o->header_offset, o->data_offset + o->size - o->header_offset}};
       }
     }
+    std::vector<Op> patch_ops;
+    if (patches && o != nullptr && !exact && !op) add_patches(patch_ops, m, ob, *o, m.data_offset, m.data_offset + m.size);
     std::uint64_t piece_bytes = 0;
     for (const auto& p : pieces) piece_bytes += p.kind == PieceKind::gunzip ? 4 * p.length : p.length;
     if (region_end - current.begin > 2 * target || current.residual + residual > target) close_current(m.header_offset);
@@ -142,6 +176,7 @@ std::vector<Segment> plan_segments(const DeltaLayerFile& layer, const std::vecto
       for (const auto& p : pieces) add_reference(current, p);
       if (op) current.ops.push_back(std::move(*op));
     }
+    for (Op& p : patch_ops) current.ops.push_back(std::move(p));
   }
   close_current(layer.size);
   return segments;

@@ -4,7 +4,8 @@
 // few tens of MiB; in each, unchanged file data is copied from the base by reference, a changed
 // gzip file that can be recompressed exactly travels as its decompressed content, and all the
 // rest (headers, changed files) is one zstd frame whose reference prefix is the matching old
-// headers and files, in the new order. Memory is bounded by the segment size, whatever the
+// headers and files, in the new order; a changed file may instead travel as a suffix-matcher
+// patch against its old version (delta/suffix/), where that is smaller. Memory is bounded by the segment size, whatever the
 // layer size. docs/delta-format.md gives the byte layout.
 //
 // The parts: catalogue.h matches files, planner.h cuts segments, wire.h is the byte layout,
@@ -39,12 +40,17 @@ struct TarDeltaStats {
   std::uint64_t name_bytes = 0;      // matched by file name elsewhere
   std::uint64_t unmatched_bytes = 0;
   std::uint64_t gzip_bytes = 0;      // changed .gz files that travel decompressed
+  std::uint64_t patch_bytes = 0;     // changed file bytes that travel as suffix-matcher patches
 };
+
+// Where a changed file may travel as a suffix-matcher patch instead of in the zstd frame against
+// its old version: never, where a trial compression says it is smaller, or wherever it can.
+enum class SuffixUse : std::uint8_t { never, when_smaller, always };
 
 class TarDeltaEncoder {
  public:
   // `bases` are every layer the receiver has, bottom layer first (a later layer's path wins).
-  TarDeltaEncoder(std::vector<DeltaLayerFile> bases, const Limits& limits);
+  TarDeltaEncoder(std::vector<DeltaLayerFile> bases, const Limits& limits, SuffixUse suffix = SuffixUse::when_smaller);
   ~TarDeltaEncoder();
 
   struct Result {
@@ -62,6 +68,7 @@ class TarDeltaEncoder {
  private:
   std::vector<DeltaLayerFile> bases_;
   Limits limits_;
+  SuffixUse suffix_;
   std::unique_ptr<BaseCatalogue> catalogue_;  // points into bases_
 };
 

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <chrono>
 #include <random>
 
 #include "core/error.h"
+#include "delta/suffix/suffix_delta.h"
 #include "formats/archive/tar_writer.h"
 #include "formats/compression/gzip_reproduction.h"
 #include "tests/support/layer_file.h"
@@ -27,9 +29,12 @@ std::string random_text(std::size_t n, unsigned seed) {
 
 std::string gzip_9n(const std::string& raw) { return regzip(GzipRecipe::zlib_9, raw); }
 
-std::string encode(TarDeltaEncoder& encoder, const DeltaLayerFile& layer, TarDeltaEncoder::Result* result = nullptr) {
+std::string encode(TarDeltaEncoder& encoder, const DeltaLayerFile& layer, TarDeltaEncoder::Result* result = nullptr,
+                   unsigned jobs = 1) {
   std::string payload;
-  auto r = encoder.encode(layer, DeltaSettings{}, [&](const char* p, std::size_t n) { payload.append(p, n); });
+  DeltaSettings settings;
+  settings.jobs = jobs;
+  auto r = encoder.encode(layer, settings, [&](const char* p, std::size_t n) { payload.append(p, n); });
   if (result) *result = r;
   return payload;
 }
@@ -73,6 +78,42 @@ TEST_F(TarDeltaTest, RebuildsTheNewLayerExactlyAndSmall) {
   EXPECT_GT(result.stats.gzip_bytes, 0u);           // the changelog travelled decompressed
   // The moved 3 MiB file is copied, the changes cost bytes: far under a kilobyte per change.
   EXPECT_LT(payload.size(), 4000u);
+}
+
+// Machine code whose relative call targets all shift when code is inserted before them.
+std::string machine_code(std::uint32_t shift, std::size_t calls, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s("\x7f" "ELF\x02\x01\x01\0", 8);
+  for (std::size_t i = 0; i < calls; ++i) {
+    s += '\xe8';
+    const std::uint32_t target = static_cast<std::uint32_t>(rng() % 100000) + shift;
+    for (int b = 0; b < 4; ++b) s += static_cast<char>((target >> (8 * b)) & 0xff);
+    s += std::string("\x48\x89\xe5\x00\x83\xec", 6);
+  }
+  return s;
+}
+
+TEST_F(TarDeltaTest, ChangedBinariesTravelAsSuffixPatchesWhereThatIsSmaller) {
+  const DeltaLayerFile old_bin = make_layer_file(dir, "old-bin.tar", {{"usr/bin/tool", machine_code(0, 150000, 4)},
+                                                                     {"etc/doc.txt", doc}});
+  const DeltaLayerFile new_bin = make_layer_file(dir, "new-bin.tar", {{"usr/bin/tool", machine_code(0x40, 150000, 4)},
+                                                                     {"etc/doc.txt", doc + "an edit"}});
+  std::size_t sizes[3];
+  const SuffixUse uses[3] = {SuffixUse::never, SuffixUse::when_smaller, SuffixUse::always};
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    TarDeltaEncoder encoder({old_bin}, Limits{}, uses[i]);
+    TarDeltaEncoder::Result result;
+    const std::string payload = encode(encoder, new_bin, &result, 2);
+    EXPECT_EQ(decode(payload, {old_bin}, new_bin.size), file_bytes(new_bin));
+    sizes[i] = payload.size();
+    if (uses[i] == SuffixUse::never) EXPECT_EQ(result.stats.patch_bytes, 0u);
+    // The binary is patched; the text file stays in the frame unless every file must be patched.
+    if (uses[i] == SuffixUse::when_smaller) EXPECT_EQ(result.stats.patch_bytes, machine_code(0x40, 150000, 4).size());
+    if (uses[i] == SuffixUse::always) EXPECT_GT(result.stats.patch_bytes, machine_code(0x40, 150000, 4).size());
+  }
+  // Every call target changed: as a frame that is ~100 KB, as a patch a few hundred bytes.
+  EXPECT_LT(sizes[1] * 10, sizes[0]);
 }
 
 TEST_F(TarDeltaTest, WithoutABaseItIsPlainCompression) {
@@ -228,6 +269,81 @@ TEST(TarDeltaBoundsTest, GzipRecompressionIsBoundedBeforeItStarts) {
   for (std::size_t i = 0; i <= kMaxGzipRunsPerLayer; ++i) segments.push_back(segment(gnu.size(), raw, {{0, gnu.size(), raw.size(), 2}}));
   err = error_of(payload_of(segments), segments.size() * gnu.size());
   EXPECT_NE(err.find("run gzip more than 256 times"), std::string::npos) << err;
+}
+
+// A version 2 segment: its table (no pieces, then `ops`: the operation count and records) in a
+// zstd frame of its own, then the content frame.
+std::string v2_segment(std::uint64_t output, const std::string& content, std::uint32_t op_count, const std::string& ops,
+                       const std::string& after_table = "") {
+  std::string table;
+  put(table, 0, 4);
+  put(table, op_count, 4);
+  table += ops;
+  put(table, output, 8), put(table, content.size(), 8);
+  table += after_table;
+  std::string table_frame(ZSTD_compressBound(table.size()), '\0');
+  table_frame.resize(ZSTD_compress(table_frame.data(), table_frame.size(), table.data(), table.size(), 1));
+  std::string s = "S";
+  put(s, table.size(), 8), put(s, table_frame.size(), 8);
+  s += table_frame;
+  const std::string frame = raw_frame(content, 10);
+  put(s, frame.size(), 8);
+  return s + frame;
+}
+
+std::string patch_op(std::uint64_t at, std::uint64_t length, std::uint64_t offset, std::uint64_t source_length,
+                     const suffix::Patch& p) {
+  std::string op(1, '\x03');
+  put(op, at, 8), put(op, length, 8), put(op, 0, 4), put(op, offset, 8), put(op, source_length, 8);
+  put(op, p.controls.size(), 8), put(op, p.diff.size(), 8), put(op, p.extra.size(), 8);
+  return op;
+}
+
+TEST(TarDeltaBoundsTest, PatchOperationsAreCheckedBeforeTheyRun) {
+  TempDir dir;
+  const std::string old_text = random_text(5000, 7);
+  const DeltaLayerFile base = make_layer_file(dir, "base.tar", {{"a", old_text}});
+  const std::string source = file_bytes(base).substr(0, 4000);
+  const std::string target = source.substr(0, 1500) + "changed" + source.substr(1600);
+  const auto patch = suffix::encode(source, target);
+  ASSERT_TRUE(patch);
+  const std::string streams = patch->controls + patch->diff + patch->extra;
+  auto run = [&](const std::string& payload, std::uint64_t size) {
+    MemoryStream in(payload);
+    std::string out;
+    decode_tar_delta(in, {base}, size, [&](const char* p, std::size_t n) { out.append(p, n); }, "test layer");
+    return out;
+  };
+  auto error = [&](const std::string& payload, std::uint64_t size) -> std::string {
+    try {
+      run(payload, size);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  const std::string v2("DDZT\x02", 5);
+  // A good one: the patch rebuilds the target from the first 4000 bytes of the base.
+  EXPECT_EQ(run(v2 + v2_segment(target.size(), streams, 1, patch_op(0, target.size(), 0, 4000, *patch)) + "E", target.size()), target);
+  // Its source past the end of the base.
+  EXPECT_NE(error(v2 + v2_segment(target.size(), streams, 1, patch_op(0, target.size(), base.size - 100, 4000, *patch)) + "E",
+                  target.size()).find("references bytes"), std::string::npos);
+  // More than the matcher's window.
+  const std::uint64_t huge = suffix::kMaxSuffixTarget + 1;
+  EXPECT_NE(error(v2 + v2_segment(huge, streams, 1, patch_op(0, huge, 0, 4000, *patch)) + "E", huge).find("window"),
+            std::string::npos);
+  // A source shorter than the patch reads: the patch itself refuses it.
+  EXPECT_NE(error(v2 + v2_segment(target.size(), streams, 1, patch_op(0, target.size(), 0, 1000, *patch)) + "E",
+                  target.size()).find("suffix patch"), std::string::npos);
+  // Patch operations do not exist in version 1.
+  std::string v1 = "DDZT\x01S";
+  put(v1, 0, 4), put(v1, 1, 4);
+  v1 += patch_op(0, target.size(), 0, 4000, *patch);
+  EXPECT_NE(error(v1, target.size()).find("unknown delta operation 3"), std::string::npos);
+  // Junk after a table, a segment that makes nothing.
+  EXPECT_NE(error(v2 + v2_segment(target.size(), streams, 1, patch_op(0, target.size(), 0, 4000, *patch), "x") + "E",
+                  target.size()).find("after a delta segment's table"), std::string::npos);
+  EXPECT_NE(error(v2 + v2_segment(0, "", 0, "") + "E", 0).find("makes no bytes"), std::string::npos);
 }
 
 TEST(TarDeltaBoundsTest, TheEncoderKeepsToTheGzipBounds) {

@@ -19,7 +19,12 @@
 namespace dd::tar_delta {
 
 inline constexpr char kMagic[4] = {'D', 'D', 'Z', 'T'};
-inline constexpr std::uint8_t kVersion = 1;
+// Version 1: segment tables as plain bytes, no patch operations. Version 2: each segment's table
+// is itself a zstd frame, and operations may be suffix-matcher patches. Both are read.
+inline constexpr std::uint8_t kVersion1 = 1;
+inline constexpr std::uint8_t kVersion2 = 2;
+// A decompressed segment table (version 2): 21 bytes per piece and at most 57 per operation.
+inline constexpr std::uint64_t kMaxSegmentTable = 64u << 20;
 inline constexpr std::uint32_t kMaxPieces = 1u << 20;
 enum class PieceKind : std::uint8_t { raw = 0, gunzip = 1 };
 
@@ -32,18 +37,21 @@ struct Piece {
   std::uint64_t length = 0;
 };
 
-enum class OpKind : std::uint8_t { copy = 1, gzip = 2 };
+enum class OpKind : std::uint8_t { copy = 1, gzip = 2, patch = 3 };
 
-// A stretch of output that is not in the zstd frame as is: copied from a base, or recompressed
-// from decompressed content that the frame holds instead.
+// A stretch of output that is not in the zstd frame as is: copied from a base, recompressed
+// from decompressed content that the frame holds instead, or rebuilt by a suffix-matcher patch
+// (delta/suffix/suffix_delta.h) whose streams the frame holds, against a stretch of a base.
 struct Op {
   OpKind kind = OpKind::copy;
   std::uint64_t at = 0;      // output offset (absolute in the layer while encoding)
   std::uint64_t length = 0;  // output bytes
-  std::uint32_t base = 0;    // copy
-  std::uint64_t offset = 0;  // copy
+  std::uint32_t base = 0;    // copy, patch
+  std::uint64_t offset = 0;  // copy, patch
   GzipRecipe recipe{};       // gzip
-  std::string raw;           // gzip: the decompressed content (encoder only)
+  std::string raw;           // gzip: the decompressed content; patch: its streams (encoder only)
+  std::uint64_t source_length = 0;             // patch: base bytes at `offset` it reads
+  std::uint64_t controls = 0, diff = 0, extra = 0;  // patch: its streams' lengths, in that order
 };
 
 struct Segment {
@@ -61,12 +69,18 @@ inline std::size_t gzip_runs_for_segment(std::size_t gnu_gzip_ops) {
          gzip_program_runs(GzipRecipe::gnu_gzip_9, gnu_gzip_ops / 2);
 }
 
+// Raw pieces of one base this close are joined, the gap taken along: one piece record costs 21
+// bytes, a tar's padding between two files at most 511.
+inline constexpr std::uint64_t kPieceJoinGap = 1024;
+
 inline void add_piece(Segment& s, Piece p) {
   if (p.length == 0) return;
   if (!s.pieces.empty()) {
     Piece& last = s.pieces.back();
-    if (p.kind == PieceKind::raw && last.kind == PieceKind::raw && last.base == p.base && last.offset + last.length == p.offset) {
-      last.length += p.length;
+    const std::uint64_t last_end = last.offset + last.length;
+    if (p.kind == PieceKind::raw && last.kind == PieceKind::raw && last.base == p.base && p.offset >= last_end &&
+        p.offset - last_end <= kPieceJoinGap) {
+      last.length = p.offset + p.length - last.offset;
       return;
     }
   }

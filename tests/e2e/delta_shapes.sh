@@ -15,7 +15,7 @@ fi
 # shellcheck disable=SC1091
 . "$SHAPES_FIXTURES/shapes.env"
 V1=$SHAPES_FIXTURES/base.docker.tar
-METHODS="zstd xdelta3 bsdiff layer"
+METHODS="zstd suffix xdelta3 bsdiff layer"
 COMPRESSIONS="zstd gzip bzip2 xz none"
 
 # image_facts SOURCE: "IMAGE_ID DIFF_ID..." as docker_delta reads it, every layer re-read

@@ -22,7 +22,7 @@ expect_has "--base" docker_delta apply --
 expect_has "--dry-run" docker_delta apply --
 expect_has "--format" docker_delta process x --
 expect "auto bar json none" docker_delta --progress ""
-expect "zstd xdelta3 bsdiff layer" docker_delta create --base a.tar -m ""
+expect "zstd suffix xdelta3 bsdiff layer" docker_delta create --base a.tar -m ""
 expect "oci:layout.d/" docker_delta process oci:la
 expect "docker-archive:app-v1.tar" docker_delta apply pkg docker-archive:app
 expect_has "app-v1.tar" docker_delta process a
