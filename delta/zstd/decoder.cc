@@ -15,7 +15,19 @@ namespace dd {
 using namespace tar_delta;
 
 void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& bases, std::uint64_t declared_size,
-                      const std::function<void(const char*, std::size_t)>& out, const std::string& what) {
+                      const std::function<void(const char*, std::size_t)>& sink, const std::string& what) {
+  // Output is handed on in blocks: a payload of many one-byte operations must not turn into as
+  // many hand-offs to the reader of the layer.
+  std::string pending;
+  pending.reserve(kBlockSize);
+  auto out = [&](const char* p, std::size_t n) {
+    if (pending.size() + n > kBlockSize && !pending.empty()) {
+      sink(pending.data(), pending.size());
+      pending.clear();
+    }
+    if (n >= kBlockSize) sink(p, n);
+    else pending.append(p, n);
+  };
   PayloadReader r{payload, what};
   char magic[sizeof kMagic];
   r.exact(magic, sizeof magic);
@@ -261,6 +273,7 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     literal(output_size);
     produced += output_size;
   }
+  if (!pending.empty()) sink(pending.data(), pending.size());
   if (produced != declared_size)
     fail(Errc::bad_input, "{}: the delta rebuilt {} bytes, but the layer has {}", what, produced, declared_size);
   char extra;

@@ -74,6 +74,13 @@ std::uint64_t choose_patches(Segment& s, const DeltaLayerFile& layer, const std:
         if (suffix == SuffixUse::when_smaller && !looks_binary(target)) continue;
         source.resize(op.source_length);
         bases[op.base]->read(op.offset, op.source_length, source.data(), "base layer");
+        // Against its old version, a file that compresses to under 1/64 of its size leaves a
+        // patch little to win, for far more time: the matcher sorts the whole old file.
+        std::size_t as_frame = 0;
+        if (suffix == SuffixUse::when_smaller) {
+          as_frame = compressed_size(cctx.c, kTrialLevel, source, target, scratch, scratch_size);
+          if (as_frame <= op.length / 64) continue;
+        }
         auto patch = suffix::encode(source, target);
         if (!patch) continue;
         std::string streams = std::move(patch->controls);
@@ -82,9 +89,7 @@ std::uint64_t choose_patches(Segment& s, const DeltaLayerFile& layer, const std:
         op.extra = patch->extra.size();
         streams += patch->diff;
         streams += patch->extra;
-        if (suffix == SuffixUse::when_smaller &&
-            compressed_size(cctx.c, kTrialLevel, {}, streams, scratch, scratch_size) >=
-                compressed_size(cctx.c, kTrialLevel, source, target, scratch, scratch_size))
+        if (suffix == SuffixUse::when_smaller && compressed_size(cctx.c, kTrialLevel, {}, streams, scratch, scratch_size) >= as_frame)
           continue;
         op.raw = std::move(streams);
         keep[candidates[k]] = 1;

@@ -57,6 +57,10 @@ gzip_case() { package zstd "$1"; hostile_apply "$2" gzip; }
 t "zstd delta: 100000 gzip operations in one segment" gzip_case gzip-many "more than 4096 gzip operations"
 t "zstd delta: 2000 segments recompressing 16 MiB each" gzip_case gzip-content "recompress more than|run gzip more than"
 
+patch_case() { package zstd "$1"; hostile_apply "$2"; }
+t "zstd delta v2: 4000 patches reading 4 GiB of the base for 4 KB" patch_case patch-reads "reads more than [0-9]+ bytes of its base layers"
+t "zstd delta v2: a patch whose source lies past its base" patch_case patch-past-base "references bytes"
+
 zstd_delta_w31() { package zstd zstd-delta-w31; hostile_apply "zstd window"; }
 t "zstd delta: a frame declaring window log 31" zstd_delta_w31
 
