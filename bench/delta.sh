@@ -1,15 +1,32 @@
 #!/usr/bin/env bash
-# Measures delta packages on the webapp pair (real Debian and npm packages, built by
-# ../shared/bench/make-image-pair.sh and cached in bench/cache), in one run, against:
+# Measures delta packages on an image pair (real Debian and npm packages, built by
+# ../shared/bench/make-image-pair.sh and cached in bench/cache/PAIR), in one run, against:
 #   - the whole v2 archive compressed with zstd -19 --long (what users carry today),
 #   - per changed layer (v2 layer i against v1 layer i): xdelta3 -9, zstd -19 --long=31
-#     --patch-from, and bsdiff.
-# Sizes, create and apply wall time, peak RSS. Every package is applied and its image ID checked.
-#   bench/delta.sh [path/to/docker_delta]   (default: a Release build in build-release/)
+#     --patch-from, and bsdiff,
+#   - tar-diff (github.com/containers/tar-diff: per-file bsdiff between layer tars), one delta per
+#     changed v2 layer against all the v1 layers, applied with tar-patch from the v1 layers
+#     extracted into one directory.
+# Sizes, create and apply wall time, peak RSS. Every package is applied and its image ID checked
+# (each per-layer output is compared byte for byte with the v2 layer).
+#   [PAIR=webapp] [ONLY=all|ours|tar-diff] bench/delta.sh [path/to/docker_delta]
+#     (default binary: a Release build in build-release/)
+# PAIR names a spec directory, looked up in bench/specs/ first, then ../shared/bench/specs/; the
+# pair is built on first use (takes ~10 minutes).
+# tar-diff is built once into bench/cache/tar-diff/ with Debian's Go in GOPATH mode
+# (apt-get install golang-go golang-github-containers-image-dev golang-github-klauspost-compress-dev)
+# from the source tree in $TAR_DIFF_SRC, or else from the git directory in $TAR_DIFF_GIT
+# (default /work/.mirror/containers+tar-diff/repo), exported at HEAD. Without Go or a source the
+# row says "skipped" and the rest runs. A tar-diff that takes a single old tar (v0.1.x) is given
+# the v1 layers concatenated into one tar (tar -A, made once, not timed): the same input.
 . "$(dirname "$0")/lib.sh" "$@"
-w=$cache/webapp
+pair=${PAIR:-webapp}
+spec=$here/bench/specs/$pair
+[ -d "$spec" ] || spec=$here/../shared/bench/specs/$pair
+[ -d "$spec" ] || { echo "no spec \"$pair\" in bench/specs/ or ../shared/bench/specs/" >&2; exit 1; }
+w=$cache/$pair
 if [ ! -f "$w/v2.docker.tar" ]; then
-  bash "$here/../shared/bench/make-image-pair.sh" "$here/../shared/bench/specs/webapp" "$w" >/dev/null
+  bash "$here/../shared/bench/make-image-pair.sh" "$spec" "$w" >/dev/null
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/dd-bench.XXXXXX"); trap 'rm -rf "$work"' EXIT
 
@@ -60,8 +77,67 @@ bs_enc() { bsdiff "$1" "$2" "$3"; }
 bs_dec() { bspatch "$1" "$3" "$2"; }
 export -f xd_enc xd_dec zs_enc zs_dec bs_enc bs_dec
 
-only=${ONLY:-all}  # ONLY=ours skips the slow baselines while iterating
-echo "| what ships | MB | create s | create peak MiB | apply s | apply peak MiB |"
+# ---- tar-diff ---------------------------------------------------------------------------------
+# tar_diff_build: makes $cache/tar-diff/{tar-diff,tar-patch} if missing; else sets td_skip, returns 1
+td=$cache/tar-diff
+tar_diff_build() {
+  [ -x "$td/tar-diff" ] && [ -x "$td/tar-patch" ] && return 0
+  command -v go >/dev/null || { td_skip="no Go toolchain"; return 1; }
+  local dep
+  for dep in github.com/containers/image/pkg/compression github.com/klauspost/compress/zstd; do
+    [ -d "/usr/share/gocode/src/$dep" ] || { td_skip="Debian Go package for $dep missing"; return 1; }
+  done
+  local git=${TAR_DIFF_GIT:-/work/.mirror/containers+tar-diff/repo}
+  local pkg=$td/gopath/src/github.com/containers/tar-diff
+  rm -rf "$td/gopath"; mkdir -p "$pkg"
+  if [ -n "${TAR_DIFF_SRC:-}" ]; then
+    [ -f "$TAR_DIFF_SRC/cmd/tar-diff/main.go" ] || { td_skip="no tar-diff source in $TAR_DIFF_SRC"; return 1; }
+    cp -a "$TAR_DIFF_SRC/." "$pkg/"
+  elif [ -d "$git" ]; then
+    git --git-dir="$git" archive HEAD | tar -x -C "$pkg"
+  else
+    td_skip="no source (set TAR_DIFF_SRC or TAR_DIFF_GIT)"; return 1
+  fi
+  # GOPATH mode: Debian's /usr/share/gocode resolves the imports (.../image/v5/... by Go's minimal
+  # module compatibility); no module download
+  (cd "$pkg" && GO111MODULE=off GOFLAGS='' GOPATH="$td/gopath:/usr/share/gocode" GOCACHE="$td/gocache" \
+     go build -o "$td/" ./cmd/tar-diff ./cmd/tar-patch) >"$td/build.log" 2>&1 ||
+    { td_skip="build failed, see bench/cache/tar-diff/build.log"; return 1; }
+}
+tar_diff_row() {
+  local name="tar-diff (all old layers)" bytes=0 i old
+  td_skip=
+  mkdir -p "$td"
+  if ! tar_diff_build; then
+    echo "| tar-diff: skipped ($td_skip) | | | | | |"; return 0
+  fi
+  # v1 as the receiver has it: all its layers extracted, in order, into one directory
+  mkdir -p "$work/td-root"
+  for i in "${!l1[@]}"; do tar -C "$work/td-root" -xf "$work/v1/${l1[i]}"; done
+  # several old tars if this tar-diff takes them, else the v1 layers concatenated into one tar
+  printf x >"$work/td-probe"; tar -cf "$work/td-probe.tar" -C "$work" td-probe
+  if "$td/tar-diff" "$work/td-probe.tar" "$work/td-probe.tar" "$work/td-probe.tar" "$work/td-probe.d" >/dev/null 2>&1; then
+    old=()
+    for i in "${!l1[@]}"; do old+=("$work/v1/${l1[i]}"); done
+  else
+    cp "$work/v1/${l1[0]}" "$work/td-old.tar"
+    for i in "${!l1[@]}"; do [ "$i" = 0 ] || tar -Af "$work/td-old.tar" "$work/v1/${l1[i]}"; done
+    old=("$work/td-old.tar")
+  fi
+  for i in "${!l2[@]}"; do
+    [ -n "${l1[i]:-}" ] && cmp -s "$work/v1/${l1[i]}" "$work/v2/${l2[i]}" && continue  # unchanged
+    timed td-create "$td/tar-diff" "${old[@]}" "$work/v2/${l2[i]}" "$work/patch.$i"
+    timed td-apply "$td/tar-patch" "$work/patch.$i" "$work/td-root" "$work/out.$i"
+    cmp -s "$work/out.$i" "$work/v2/${l2[i]}" || { echo "$name: layer $i does not round-trip" >&2; exit 1; }
+    bytes=$((bytes + $(stat -c %s "$work/patch.$i")))
+    rm -f "$work/patch.$i" "$work/out.$i"
+  done
+  rm -rf "$work/td-root" "$work/td-old.tar"
+  echo "| $name | $(mb "$bytes") | $(total td-create | awk -F'|' '{print $1" | "$2}') | $(total td-apply | awk -F'|' '{print $1" | "$2}') |"
+}
+
+only=${ONLY:-all}  # ONLY=ours skips the slow baselines while iterating; ONLY=tar-diff runs that row alone
+echo "| what ships ($pair) | MB | create s | create peak MiB | apply s | apply peak MiB |"
 echo "|---|---|---|---|---|---|"
 if [ "$only" = all ]; then
 timed whole-create zstd -q -f -19 --long=31 -T1 "$w/v2.docker.tar" -o "$work/whole.zst"
@@ -69,9 +145,15 @@ timed whole-apply zstd -q -f -d --long=31 "$work/whole.zst" -o "$work/whole.tar"
 echo "| whole v2 archive, zstd -19 --long | $(mb "$(stat -c %s "$work/whole.zst")") | $(total whole-create | awk -F'|' '{print $1" | "$2}') | $(total whole-apply | awk -F'|' '{print $1" | "$2}') |"
 rm -f "$work/whole.zst" "$work/whole.tar"
 fi
+if [ "$only" != tar-diff ]; then
 ours default
 ours best --best
-[ "$only" = all ] || exit 0
+fi
+if [ "$only" = all ]; then
 per_layer "xdelta3 -9" xd_enc xd_dec
 per_layer "zstd -19 --long=31 --patch-from" zs_enc zs_dec
 per_layer "bsdiff" bs_enc bs_dec
+fi
+if [ "$only" = all ] || [ "$only" = tar-diff ]; then
+tar_diff_row
+fi
