@@ -13,12 +13,12 @@
 #     (default binary: a Release build in build-release/)
 # PAIR names a spec directory, looked up in bench/specs/ first, then ../shared/bench/specs/; the
 # pair is built on first use (takes ~10 minutes).
-# tar-diff is built once into bench/cache/tar-diff/ with Debian's Go in GOPATH mode
-# (apt-get install golang-go golang-github-containers-image-dev golang-github-klauspost-compress-dev)
-# from the source tree in $TAR_DIFF_SRC, or else from the git directory in $TAR_DIFF_GIT
-# (default /work/.mirror/containers+tar-diff/repo), exported at HEAD. Without Go or a source the
-# row says "skipped" and the rest runs. A tar-diff that takes a single old tar (v0.1.x) is given
-# the v1 layers concatenated into one tar (tar -A, made once, not timed): the same input.
+# tar-diff and tar-patch are taken from $TAR_DIFF_DIR (default bench/cache/tar-diff/) or PATH, as
+# built elsewhere (the figures in docs/benchmarks.md: v0.1.2 built with Debian's Go 1.19 in GOPATH
+# mode against golang-github-containers-image-dev and golang-github-klauspost-compress-dev).
+# Without them the row says "skipped" and the rest runs. A tar-diff that takes a single old tar
+# (v0.1.x) is given the v1 layers concatenated into one tar (tar -A, made once, not timed): the
+# same input.
 . "$(dirname "$0")/lib.sh" "$@"
 pair=${PAIR:-webapp}
 spec=$here/bench/specs/$pair
@@ -78,37 +78,20 @@ bs_dec() { bspatch "$1" "$3" "$2"; }
 export -f xd_enc xd_dec zs_enc zs_dec bs_enc bs_dec
 
 # ---- tar-diff ---------------------------------------------------------------------------------
-# tar_diff_build: makes $cache/tar-diff/{tar-diff,tar-patch} if missing; else sets td_skip, returns 1
-td=$cache/tar-diff
-tar_diff_build() {
-  [ -x "$td/tar-diff" ] && [ -x "$td/tar-patch" ] && return 0
-  command -v go >/dev/null || { td_skip="no Go toolchain"; return 1; }
-  local dep
-  for dep in github.com/containers/image/pkg/compression github.com/klauspost/compress/zstd; do
-    [ -d "/usr/share/gocode/src/$dep" ] || { td_skip="Debian Go package for $dep missing"; return 1; }
-  done
-  local git=${TAR_DIFF_GIT:-/work/.mirror/containers+tar-diff/repo}
-  local pkg=$td/gopath/src/github.com/containers/tar-diff
-  rm -rf "$td/gopath"; mkdir -p "$pkg"
-  if [ -n "${TAR_DIFF_SRC:-}" ]; then
-    [ -f "$TAR_DIFF_SRC/cmd/tar-diff/main.go" ] || { td_skip="no tar-diff source in $TAR_DIFF_SRC"; return 1; }
-    cp -a "$TAR_DIFF_SRC/." "$pkg/"
-  elif [ -d "$git" ]; then
-    git --git-dir="$git" archive HEAD | tar -x -C "$pkg"
-  else
-    td_skip="no source (set TAR_DIFF_SRC or TAR_DIFF_GIT)"; return 1
+# tar_diff_find: the tar-diff and tar-patch programs in $TAR_DIFF_DIR (default bench/cache/tar-diff/)
+# or on PATH; else sets td_skip and returns 1. They are built outside this repository.
+td=${TAR_DIFF_DIR:-$cache/tar-diff}
+tar_diff_find() {
+  if [ -x "$td/tar-diff" ] && [ -x "$td/tar-patch" ]; then return 0; fi
+  if command -v tar-diff >/dev/null && command -v tar-patch >/dev/null; then
+    td=$(dirname "$(command -v tar-diff)"); return 0
   fi
-  # GOPATH mode: Debian's /usr/share/gocode resolves the imports (.../image/v5/... by Go's minimal
-  # module compatibility); no module download
-  (cd "$pkg" && GO111MODULE=off GOFLAGS='' GOPATH="$td/gopath:/usr/share/gocode" GOCACHE="$td/gocache" \
-     go build -o "$td/" ./cmd/tar-diff ./cmd/tar-patch) >"$td/build.log" 2>&1 ||
-    { td_skip="build failed, see bench/cache/tar-diff/build.log"; return 1; }
+  td_skip="no tar-diff and tar-patch in $td or on PATH"; return 1
 }
 tar_diff_row() {
   local name="tar-diff (all old layers)" bytes=0 i old
   td_skip=
-  mkdir -p "$td"
-  if ! tar_diff_build; then
+  if ! tar_diff_find; then
     echo "| tar-diff: skipped ($td_skip) | | | | | |"; return 0
   fi
   # v1 as the receiver has it: all its layers extracted, in order, into one directory
