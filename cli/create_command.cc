@@ -164,7 +164,7 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
       ->check(CLI::IsMember({"zstd", "gzip", "bzip2", "xz", "none"}));
   cmd->add_option("-l,--level", args->level, "compression level (zstd: -7..22, negative is fast; others 1..9); default: 12 for deltas, 3 for whole layers")
       ->check(CLI::Range(-7, 22));
-  cmd->add_option("-j,--jobs", args->jobs, "threads encoding a layer's segments (default: the machine's cores; memory grows with it)")
+  cmd->add_option("-j,--jobs", args->jobs, "threads making suffix-matcher patches (default: the machine's cores; each holds up to 16 MiB of old bytes and a 64 MiB suffix array)")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--best", args->best, "smallest package: zstd level 19 for deltas and whole layers (slower)");
   cmd->add_flag("-d,--dry-run", args->dry_run, "show what would ship and how big; write nothing");

@@ -1,6 +1,7 @@
-// The suffix-matcher patch decoder (delta/suffix/suffix_delta.h) against a fixed old file: the
-// input's first two bytes give how it splits into controls, diff and extra (in 1/256ths); every
-// input ends in a refusal or in exactly the declared bytes, never a read outside the streams.
+// The suffix-matcher patch decoder (delta/suffix/suffix_delta.h) against a fixed old file. The
+// input is three 3-byte little-endian numbers (the new size, the controls' and the diff's
+// lengths), then the streams; every input ends in a refusal or in exactly the declared bytes,
+// never a read outside the streams.
 // With DD_FUZZ_WRITE_SEEDS=DIR set, writes patches the encoder makes instead (the seed corpus).
 #include <cstdlib>
 #include <fstream>
@@ -19,17 +20,18 @@ std::string old_file() {
   return s;
 }
 
-// Splits patch streams as the fuzz input encodes them: 2 bytes of proportions, then the bytes.
+void put_u24(std::string& s, std::uint64_t v) {
+  for (int i = 0; i < 3; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+std::uint64_t get_u24(const std::uint8_t* p) { return p[0] | (p[1] << 8) | (p[2] << 16); }
+
+// A patch as the fuzz input lays it out.
 std::string encode_input(const suffix::Patch& p, std::uint64_t size) {
   std::string in;
-  in += static_cast<char>(size & 0xff);
-  in += static_cast<char>((size >> 8) & 0xff);
-  in += static_cast<char>((size >> 16) & 0xff);
-  const std::string all = p.controls + p.diff + p.extra;
-  const auto share = [&](std::size_t n) { return static_cast<char>(all.empty() ? 0 : n * 255 / all.size()); };
-  in += share(p.controls.size());
-  in += share(p.diff.size());
-  return in + all;
+  put_u24(in, size);
+  put_u24(in, p.controls.size());
+  put_u24(in, p.diff.size());
+  return in + p.controls + p.diff + p.extra;
 }
 
 void write_seeds(const std::string& dir) {
@@ -54,12 +56,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::string old = old_file();
-  if (size < 5) return 0;
-  const std::uint64_t target_size = data[0] | (data[1] << 8) | ((data[2] & 0x0f) << 16);  // < 1 MiB
-  const std::string_view rest(reinterpret_cast<const char*>(data) + 5, size - 5);
-  // Rounding may make the shares miss the seeds' exact split by a byte; the fuzzer finds it.
-  const std::size_t controls = rest.size() * data[3] / 255;
-  const std::size_t diff = std::min(rest.size() - controls, rest.size() * data[4] / 255);
+  if (size < 9) return 0;
+  const std::uint64_t target_size = get_u24(data) & 0xfffff;  // < 1 MiB
+  const std::string_view rest(reinterpret_cast<const char*>(data) + 9, size - 9);
+  const std::size_t controls = std::min<std::size_t>(rest.size(), get_u24(data + 3));
+  const std::size_t diff = std::min<std::size_t>(rest.size() - controls, get_u24(data + 6));
   std::string out(target_size, '\0');
   fuzz::refusal_is_fine([&] {
     suffix::apply(rest.substr(0, controls), rest.substr(controls, diff), rest.substr(controls + diff), old, target_size,

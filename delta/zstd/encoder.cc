@@ -150,55 +150,67 @@ void put_table(std::string& rec, const Segment& s, std::uint64_t content_size) {
   put_u64(rec, content_size);
 }
 
-// One segment's record and frame (version 2).
-std::string encode_segment(Segment& s, const DeltaLayerFile& layer, const std::vector<const DeltaLayerFile*>& bases,
-                           const DeltaSettings& settings, SuffixUse suffix, std::uint64_t& patched, const std::string& what) {
-  ZstdCCtx cctx;
-  patched = suffix == SuffixUse::never ? 0 : choose_patches(s, layer, bases, suffix, std::max(1u, settings.jobs), what);
-  std::string reference, residual;
-  build_reference(s.pieces, bases, reference, "base layer");
-  std::uint64_t pos = s.begin;
-  auto literal = [&](std::uint64_t to) {
-    if (to <= pos) return;
-    const std::size_t at = residual.size();
-    residual.resize(at + (to - pos));
-    layer.read(pos, to - pos, residual.data() + at, what);
-  };
-  for (const Op& op : s.ops) {
-    literal(op.at);
-    if (op.kind != OpKind::copy) residual += op.raw;
-    pos = op.at + op.length;
-  }
-  literal(s.end);
-  std::string frame(ZSTD_compressBound(residual.size()), '\0');
-  ZSTD_CCtx_reset(cctx.c, ZSTD_reset_session_and_parameters);
-  check_zstd(ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_compressionLevel, settings.level), "level");
-  check_zstd(ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_windowLog, static_cast<int>(window_log_for(reference.size() + residual.size()))), "window");
-  // Long-distance matching finds the old file a few MiB back even at fast levels.
-  check_zstd(ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_enableLongDistanceMatching, 1), "ldm");
-  check_zstd(ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_contentSizeFlag, 1), "content size");
-  if (!reference.empty()) check_zstd(ZSTD_CCtx_refPrefix(cctx.c, reference.data(), reference.size()), "prefix");
-  const std::size_t n = ZSTD_compress2(cctx.c, frame.data(), frame.size(), residual.data(), residual.size());
-  check_zstd(n, "compress");
-  frame.resize(n);
+// Writes segments' records and frames (version 2). Its buffers and zstd context are kept from
+// one segment to the next: each is tens of MiB, and a fresh one costs page faults.
+class SegmentWriter {
+ public:
+  // Writes `s` to `out` and frees what it held; returns the new bytes that travel as patches.
+  std::uint64_t write(Segment& s, const DeltaLayerFile& layer, const std::vector<const DeltaLayerFile*>& bases,
+                      const DeltaSettings& settings, SuffixUse suffix,
+                      const std::function<void(const char*, std::size_t)>& out, const std::string& what) {
+    const std::uint64_t patched =
+        suffix == SuffixUse::never ? 0 : choose_patches(s, layer, bases, suffix, std::max(1u, settings.jobs), what);
+    build_reference(s.pieces, bases, reference_, "base layer");
+    residual_.clear();
+    std::uint64_t pos = s.begin;
+    auto literal = [&](std::uint64_t to) {
+      if (to <= pos) return;
+      const std::size_t at = residual_.size();
+      residual_.resize(at + (to - pos));
+      layer.read(pos, to - pos, residual_.data() + at, what);
+    };
+    for (const Op& op : s.ops) {
+      literal(op.at);
+      if (op.kind != OpKind::copy) residual_ += op.raw;
+      pos = op.at + op.length;
+    }
+    literal(s.end);
+    frame_.resize(ZSTD_compressBound(residual_.size()));
+    ZSTD_CCtx_reset(cctx_.c, ZSTD_reset_session_and_parameters);
+    check_zstd(ZSTD_CCtx_setParameter(cctx_.c, ZSTD_c_compressionLevel, settings.level), "level");
+    check_zstd(ZSTD_CCtx_setParameter(cctx_.c, ZSTD_c_windowLog, static_cast<int>(window_log_for(reference_.size() + residual_.size()))), "window");
+    // Long-distance matching finds the old file a few MiB back even at fast levels.
+    check_zstd(ZSTD_CCtx_setParameter(cctx_.c, ZSTD_c_enableLongDistanceMatching, 1), "ldm");
+    check_zstd(ZSTD_CCtx_setParameter(cctx_.c, ZSTD_c_contentSizeFlag, 1), "content size");
+    if (!reference_.empty()) check_zstd(ZSTD_CCtx_refPrefix(cctx_.c, reference_.data(), reference_.size()), "prefix");
+    const std::size_t n = ZSTD_compress2(cctx_.c, frame_.data(), frame_.size(), residual_.data(), residual_.size());
+    check_zstd(n, "compress");
 
-  // The table compresses well (offsets that climb, bases that repeat): thousands of small files
-  // make a table bigger than their changes.
-  std::string table;
-  put_table(table, s, residual.size());
-  std::string table_frame(ZSTD_compressBound(table.size()), '\0');
-  const std::size_t t = ZSTD_compress(table_frame.data(), table_frame.size(), table.data(), table.size(), 19);
-  check_zstd(t, "compress");
-  std::string rec;
-  put_u8(rec, 'S');
-  put_u64(rec, table.size());
-  put_u64(rec, t);
-  rec.append(table_frame.data(), t);
-  put_u64(rec, n);
-  rec += frame;
-  s = Segment{};  // frees the decompressed contents and patches it held
-  return rec;
-}
+    // The table compresses well (offsets that climb, bases that repeat): thousands of small files
+    // make a table bigger than their changes.
+    table_.clear();
+    put_table(table_, s, residual_.size());
+    table_frame_.resize(ZSTD_compressBound(table_.size()));
+    const std::size_t t = ZSTD_compress(table_frame_.data(), table_frame_.size(), table_.data(), table_.size(), 19);
+    check_zstd(t, "compress");
+    std::string head;
+    put_u8(head, 'S');
+    put_u64(head, table_.size());
+    put_u64(head, t);
+    out(head.data(), head.size());
+    out(table_frame_.data(), t);
+    head.clear();
+    put_u64(head, n);
+    out(head.data(), head.size());
+    out(frame_.data(), n);
+    s = Segment{};  // frees the decompressed contents and patches it held
+    return patched;
+  }
+
+ private:
+  ZstdCCtx cctx_;
+  std::string reference_, residual_, frame_, table_, table_frame_;
+};
 
 }  // namespace
 
@@ -244,12 +256,10 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
   std::string head(kMagic, sizeof kMagic);
   put_u8(head, kVersion2);
   out(head.data(), head.size());
+  SegmentWriter writer;
   for (Segment& s : segments) {
     throw_if_interrupted();
-    std::uint64_t patched = 0;
-    const std::string rec = encode_segment(s, layer, used, settings, suffix_, patched, what);
-    out(rec.data(), rec.size());
-    stats.patch_bytes += patched;
+    stats.patch_bytes += writer.write(s, layer, used, settings, suffix_, out, what);
   }
   const char end = 'E';
   out(&end, 1);

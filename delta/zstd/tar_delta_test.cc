@@ -107,10 +107,16 @@ TEST_F(TarDeltaTest, ChangedBinariesTravelAsSuffixPatchesWhereThatIsSmaller) {
     const std::string payload = encode(encoder, new_bin, &result, 2);
     EXPECT_EQ(decode(payload, {old_bin}, new_bin.size), file_bytes(new_bin));
     sizes[i] = payload.size();
-    if (uses[i] == SuffixUse::never) EXPECT_EQ(result.stats.patch_bytes, 0u);
+    if (uses[i] == SuffixUse::never) {
+      EXPECT_EQ(result.stats.patch_bytes, 0u);
+    }
     // The binary is patched; the text file stays in the frame unless every file must be patched.
-    if (uses[i] == SuffixUse::when_smaller) EXPECT_EQ(result.stats.patch_bytes, machine_code(0x40, 150000, 4).size());
-    if (uses[i] == SuffixUse::always) EXPECT_GT(result.stats.patch_bytes, machine_code(0x40, 150000, 4).size());
+    if (uses[i] == SuffixUse::when_smaller) {
+      EXPECT_EQ(result.stats.patch_bytes, machine_code(0x40, 150000, 4).size());
+    }
+    if (uses[i] == SuffixUse::always) {
+      EXPECT_GT(result.stats.patch_bytes, machine_code(0x40, 150000, 4).size());
+    }
   }
   // Every call target changed: as a frame that is ~100 KB, as a patch a few hundred bytes.
   EXPECT_LT(sizes[1] * 10, sizes[0]);
