@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
@@ -21,10 +22,18 @@ constexpr i64 kMaxMatch = 1 << 16;
 constexpr i64 kWorkPerByte = 600;
 constexpr i64 kWorkFloor = 32 << 20;
 
+// Old files at least this big get a table of where each two-byte prefix starts in the suffix
+// array: the binary search then starts in the right bucket, which saves about 16 of its ~24 steps
+// (each a likely cache miss). Smaller ones are searched whole: the table costs more than it saves.
+constexpr i64 kBucketFloor = 1 << 16;
+
 struct Searcher {
   const unsigned char* old;
   i64 old_size;
   const saidx_t* sa;
+  // bucket[2p] .. bucket[2p + 1] - 1: the suffixes of two bytes or more that start with the pair
+  // p = (b0 << 8) | b1; empty when the old file is small.
+  const std::vector<saidx_t>& bucket;
   i64 work = 0;
 
   // The common prefix of old[at..] and s[0, n), from `known` bytes already known to agree.
@@ -40,6 +49,17 @@ struct Searcher {
   // that skips the prefix both ends of the range share with s (every suffix between them has it).
   i64 longest(const unsigned char* s, i64 n, i64& pos) {
     i64 st = 0, en = old_size - 1;
+    if (!bucket.empty() && n >= 2) {
+      const std::size_t p = (std::size_t{s[0]} << 8) | s[1];
+      // No old suffix starts with these two bytes: no match is longer than one byte, and one
+      // byte never starts a match the scan takes.
+      if (bucket[2 * p] == bucket[2 * p + 1]) {
+        pos = 0;
+        return 0;
+      }
+      st = bucket[2 * p];
+      en = bucket[2 * p + 1] - 1;
+    }
     i64 st_match = match_length(sa[st], s, n, 0), en_match = match_length(sa[en], s, n, 0);
     while (en - st >= 2) {
       const i64 x = st + (en - st) / 2;
@@ -99,10 +119,32 @@ std::optional<Patch> encode(std::string_view source, std::string_view target) {
   }
   // Kept per thread and only grown (to 4 x kMaxSuffixSource at most): a fresh array for every
   // small file costs more in page faults than sorting it.
-  static thread_local std::vector<saidx_t> sa;
-  if (sa.size() < static_cast<std::size_t>(old_size)) sa.resize(static_cast<std::size_t>(old_size));
-  if (divsufsort(old, sa.data(), static_cast<saidx_t>(old_size)) != 0) fail(Errc::internal, "suffix matcher: divsufsort failed");
-  Searcher search{old, old_size, sa.data()};
+  // Not zero-filled: divsufsort writes every entry.
+  static thread_local std::unique_ptr<saidx_t[]> sa;
+  static thread_local std::size_t sa_size = 0;
+  if (sa_size < static_cast<std::size_t>(old_size)) {
+    sa.reset();
+    sa.reset(new saidx_t[static_cast<std::size_t>(old_size)]);
+    sa_size = static_cast<std::size_t>(old_size);
+  }
+  if (divsufsort(old, sa.get(), static_cast<saidx_t>(old_size)) != 0) fail(Errc::internal, "suffix matcher: divsufsort failed");
+  static thread_local std::vector<saidx_t> bucket;
+  bucket.clear();
+  if (old_size >= kBucketFloor) {
+    // Counts of each pair, then each pair's range of the suffix array: suffixes are sorted by
+    // their bytes, and the one-byte suffix (the last byte) comes first among those starting with
+    // its byte, so it is stepped over.
+    bucket.assign(2 * 65536, 0);
+    for (i64 i = 0; i + 1 < old_size; ++i) ++bucket[2 * ((std::size_t{old[i]} << 8) | old[i + 1]) + 1];
+    saidx_t at = 0;
+    for (std::size_t p = 0; p < 65536; ++p) {
+      if ((p & 0xff) == 0 && old[old_size - 1] == (p >> 8)) ++at;
+      bucket[2 * p] = at;
+      at += bucket[2 * p + 1];
+      bucket[2 * p + 1] = at;
+    }
+  }
+  Searcher search{old, old_size, sa.get(), bucket};
   const i64 budget = kWorkFloor + kWorkPerByte * new_size;
 
   // bsdiff's scan (Colin Percival, "Naive differences of executable code"): find an exact match

@@ -87,6 +87,25 @@ TEST(SuffixDelta, SmallPatchesForShiftedCodeAndChangedVersions) {
   EXPECT_LT(shifted->controls.size(), 1000u);
 }
 
+// Old files of 64 KiB and more are searched from a table of two-byte prefixes: pairs the old file
+// lacks, the one-byte suffix at its end, and byte values at both ends of the table.
+TEST(SuffixDelta, PrefixTableEdges) {
+  std::string low = random_bytes(200000, 11), high = random_bytes(50000, 12);
+  for (char& c : low) c = static_cast<char>(static_cast<unsigned char>(c) & 0x7f);
+  for (char& c : high) c |= static_cast<char>(0x80);
+  const auto disjoint = encode(low, high);  // no pair of the new bytes is in the old
+  ASSERT_TRUE(disjoint);
+  EXPECT_EQ(rebuild(*disjoint, low, high.size()), high);
+  EXPECT_EQ(disjoint->extra.size(), high.size());
+
+  std::string old = random_bytes(100000, 13) + std::string(300, '\xff') + std::string(300, '\0') + "\xff";
+  std::string nw = old.substr(5000, 40000) + "\xff" + old.substr(60000) + std::string(500, '\0') + old.substr(0, 3000);
+  const auto patch = encode(old, nw);
+  ASSERT_TRUE(patch);
+  EXPECT_EQ(rebuild(*patch, old, nw.size()), nw);
+  EXPECT_LT(patch->extra.size(), 1000u);  // all of it is found in the old bytes
+}
+
 TEST(SuffixDelta, RefusesWindowsPastItsBound) {
   const std::string big(kMaxSuffixSource + 1, 'x');
   EXPECT_THROW(encode(big, "x"), Error);
