@@ -27,7 +27,7 @@ struct DeltaSettings {
   // New bytes per frame; memory is about 8x this. 16 MiB: on the webapp pair 0.4 % smaller
   // packages than 32 MiB, and a third less memory (202 against 270 MiB peak).
   std::uint64_t segment_bytes = 16u << 20;
-  unsigned jobs = 1;                        // threads making a segment's suffix-matcher patches
+  unsigned jobs = 1;                        // threads encoding a layer (patches beside frames)
 };
 // Encodes the new layers of one run against one set of base layers.
 class DeltaEncoder {

@@ -1,6 +1,8 @@
 #include "delta/zstd/tar_delta.h"
 
+#include <algorithm>
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -55,6 +57,9 @@ std::uint64_t choose_patches(Segment& s, const DeltaLayerFile& layer, const std:
   for (std::size_t i = 0; i < s.ops.size(); ++i)
     if (s.ops[i].kind == OpKind::patch) candidates.push_back(i);
   if (candidates.empty()) return 0;
+  // Biggest first: a big file taken last would leave the other threads idle while it is matched.
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [&](std::size_t a, std::size_t b) { return s.ops[a].length > s.ops[b].length; });
   std::vector<char> keep(s.ops.size(), 1);
   std::atomic<std::size_t> next{0};
   std::mutex failure_lock;
@@ -154,12 +159,10 @@ void put_table(std::string& rec, const Segment& s, std::uint64_t content_size) {
 // one segment to the next: each is tens of MiB, and a fresh one costs page faults.
 class SegmentWriter {
  public:
-  // Writes `s` to `out` and frees what it held; returns the new bytes that travel as patches.
-  std::uint64_t write(Segment& s, const DeltaLayerFile& layer, const std::vector<const DeltaLayerFile*>& bases,
-                      const DeltaSettings& settings, SuffixUse suffix,
-                      const std::function<void(const char*, std::size_t)>& out, const std::string& what) {
-    const std::uint64_t patched =
-        suffix == SuffixUse::never ? 0 : choose_patches(s, layer, bases, suffix, std::max(1u, settings.jobs), what);
+  // Writes `s` (its patches already chosen) to `out` and frees what it held.
+  void write(Segment& s, const DeltaLayerFile& layer, const std::vector<const DeltaLayerFile*>& bases,
+             const DeltaSettings& settings, const std::function<void(const char*, std::size_t)>& out,
+             const std::string& what) {
     build_reference(s.pieces, bases, reference_, "base layer");
     residual_.clear();
     std::uint64_t pos = s.begin;
@@ -204,7 +207,6 @@ class SegmentWriter {
     out(head.data(), head.size());
     out(frame_.data(), n);
     s = Segment{};  // frees the decompressed contents and patches it held
-    return patched;
   }
 
  private:
@@ -230,7 +232,7 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
   TarDeltaStats stats;
   const std::vector<FileMatch> match = catalogue_->match(layer, stats, what);
   std::vector<Segment> segments =
-      plan_segments(layer, bases_, match, settings.segment_bytes, suffix_ != SuffixUse::never, stats, what);
+      plan_segments(layer, bases_, match, settings.segment_bytes, suffix_ != SuffixUse::never, settings.jobs, stats, what);
 
   // 3. Number the bases the payload uses, in order of first use.
   std::vector<std::uint32_t> renumber(bases_.size(), UINT32_MAX);
@@ -251,15 +253,25 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
   for (std::size_t b = 0; b < bases_.size(); ++b)
     if (renumber[b] != UINT32_MAX) used[renumber[b]] = &bases_[b];
 
-  // 4. Encode the segments one after another (each spreads its patches over `jobs` threads), so
-  //    memory stays about one segment's worth: its reference, content and patches.
+  // 4. Encode the segments in order, two stages deep: while segment i's frame is compressed here,
+  //    the patches of segment i + 1 are made on the other `jobs` - 1 threads (all `jobs` for the
+  //    first). Memory stays about two segments' worth: one frame's reference, content and zstd
+  //    context, and one segment's suffix-matcher windows and patches. With one job, one stage at a
+  //    time.
   std::string head(kMagic, sizeof kMagic);
   put_u8(head, kVersion2);
   out(head.data(), head.size());
+  const unsigned jobs = std::max(1u, settings.jobs);
+  auto patch = [&](std::size_t i, unsigned threads) -> std::uint64_t {
+    return suffix_ == SuffixUse::never ? 0 : choose_patches(segments[i], layer, used, suffix_, threads, what);
+  };
   SegmentWriter writer;
-  for (Segment& s : segments) {
+  std::future<std::uint64_t> next;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
     throw_if_interrupted();
-    stats.patch_bytes += writer.write(s, layer, used, settings, suffix_, out, what);
+    stats.patch_bytes += next.valid() ? next.get() : patch(i, jobs);
+    if (jobs > 1 && i + 1 < segments.size()) next = std::async(std::launch::async, patch, i + 1, jobs - 1);
+    writer.write(segments[i], layer, used, settings, out, what);
   }
   const char end = 'E';
   out(&end, 1);
