@@ -1,6 +1,13 @@
 #include "delta/zstd/planner.h"
 
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
 #include <optional>
+#include <thread>
+
+#include "core/interruption.h"
 
 #include "delta/suffix/suffix_delta.h"
 
@@ -43,9 +50,11 @@ void add_patches(std::vector<Op>& ops, const LayerMember& m, std::uint32_t ob, c
 
 
 // A changed .gz file whose old and new versions both decompress, and whose new bytes one of our
-// recipes reproduces exactly, travels as its decompressed content.
+// recipes reproduces exactly, travels as its decompressed content. With `known` (what
+// find_gzip_ops found for it), no recipe is searched for: that one is used, or none.
 std::optional<Op> try_gzip(const DeltaLayerFile& layer, const LayerMember& m, const DeltaLayerFile& base,
-                           const LayerMember& o, const std::string& what) {
+                           const LayerMember& o, const std::optional<GzipRecipe>* known, const std::string& what) {
+  if (known != nullptr && !*known) return std::nullopt;
   if (m.size < 64 || m.size > kMaxGzipMember || o.size > kMaxGzipMember) return std::nullopt;
   char magic[2];
   layer.read(m.data_offset, 2, magic, what);
@@ -58,18 +67,65 @@ std::optional<Op> try_gzip(const DeltaLayerFile& layer, const LayerMember& m, co
   base.read(o.data_offset, o.size, old.data(), "base layer");
   if (!gunzip_exactly(old, kMaxSegmentOutput / 4)) return std::nullopt;
   if (!plausible_gzip_sizes(m.size, raw->size())) return std::nullopt;
-  const auto recipe = find_gzip_recipe(gz, *raw);
+  const auto recipe = known != nullptr ? *known : find_gzip_recipe(gz, *raw);
   if (!recipe) return std::nullopt;
   Op op{OpKind::gzip, m.data_offset, m.size, 0, 0, *recipe, std::move(*raw)};
   return op;
+}
+
+// Finding a recipe recompresses the file (zlib and gzip -9), the slow part of planning a layer
+// with many changed .gz files: done for all of them first, on `jobs` threads. The operations
+// found are kept while their contents add up to kMaxGzipContentPerLayer (what a layer may carry
+// anyway); past that only the recipe is kept, and the planner decompresses the file again.
+struct GzipFindings {
+  std::vector<std::optional<Op>> ops;
+  std::vector<std::optional<GzipRecipe>> recipes;
+};
+GzipFindings find_gzip_ops(const DeltaLayerFile& layer, const std::vector<DeltaLayerFile>& bases,
+                           const std::vector<FileMatch>& match, unsigned jobs, const std::string& what) {
+  const auto& members = layer.index->members;
+  GzipFindings found{std::vector<std::optional<Op>>(members.size()), std::vector<std::optional<GzipRecipe>>(members.size())};
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < members.size(); ++i)
+    if (match[i].ref && !(match[i].exact && members[i].size >= kMinCopy)) todo.push_back(i);
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::uint64_t> held{0};
+  std::mutex failure_lock;
+  std::exception_ptr failure;
+  auto work = [&] {
+    try {
+      for (std::size_t k; (k = next++) < todo.size();) {
+        throw_if_interrupted();
+        const std::size_t i = todo[k];
+        const auto& ref = *match[i].ref;
+        const auto& base = bases[ref.base];
+        auto op = try_gzip(layer, members[i], base, base.index->members[ref.member], nullptr, what);
+        if (!op) continue;
+        found.recipes[i] = op->recipe;
+        if ((held += op->raw.size()) <= kMaxGzipContentPerLayer) found.ops[i] = std::move(op);
+      }
+    } catch (...) {
+      const std::lock_guard lock(failure_lock);
+      if (!failure) failure = std::current_exception();
+      next = todo.size();
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    for (unsigned t = 1; t < std::min<std::size_t>(jobs, todo.size()); ++t) threads.emplace_back(work);
+    work();
+  }
+  if (failure) std::rethrow_exception(failure);
+  return found;
 }
 
 }  // namespace
 
 std::vector<Segment> plan_segments(const DeltaLayerFile& layer, const std::vector<DeltaLayerFile>& bases,
                                    const std::vector<FileMatch>& match, std::uint64_t segment_bytes, bool patches,
-                                   TarDeltaStats& stats, const std::string& what) {
+                                   unsigned jobs, TarDeltaStats& stats, const std::string& what) {
   const auto& members = layer.index->members;
+  GzipFindings gzip = find_gzip_ops(layer, bases, match, std::max(1u, jobs), what);
   const std::uint64_t target = std::clamp<std::uint64_t>(segment_bytes, 1u << 20, kMaxSegmentOutput / 2);
   std::vector<Segment> segments;
   Segment current;
@@ -139,7 +195,7 @@ std::vector<Segment> plan_segments(const DeltaLayerFile& layer, const std::vecto
         pieces = {old_header};
         op = Op{OpKind::copy, m.data_offset, m.size, ob, o->data_offset, {}, {}};
         residual -= m.size;
-      } else if (auto gz = try_gzip(layer, m, bases[ob], *o, what)) {
+      } else if (auto gz = gzip.ops[i] ? std::move(gzip.ops[i]) : try_gzip(layer, m, bases[ob], *o, &gzip.recipes[i], what)) {
         pieces = {old_header, Piece{PieceKind::gunzip, ob, o->data_offset, o->size}};
         pieces_without_gzip = {Piece{PieceKind::raw, ob, o->header_offset, o->data_offset + o->size - o->header_offset}};
         residual += gz->raw.size() - m.size;

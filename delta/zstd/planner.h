@@ -15,9 +15,9 @@ namespace dd::tar_delta {
 // Segments hold about `segment_bytes` new bytes each (bounded by what every decoder accepts);
 // their pieces and operations number bases as `bases` does. With `patches`, every changed file
 // with an old version gets patch operations (over windows the suffix matcher takes) that the
-// encoder keeps or drops.
+// encoder keeps or drops. Uses up to `jobs` threads.
 std::vector<Segment> plan_segments(const DeltaLayerFile& layer, const std::vector<DeltaLayerFile>& bases,
                                    const std::vector<FileMatch>& match, std::uint64_t segment_bytes, bool patches,
-                                   TarDeltaStats& stats, const std::string& what);
+                                   unsigned jobs, TarDeltaStats& stats, const std::string& what);
 
 }  // namespace dd::tar_delta
