@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
+#include <exception>
+#include <thread>
 
 #include "core/error.h"
 #include "core/interruption.h"
@@ -152,6 +155,7 @@ void DeltaPackageDestination::verify_written(const PackageHeader& header) {
     fail(Errc::internal, "{}: its header does not read back as written", what);
   if (header.signature && (!read_back.signature || !signature_matches(*read_back.signature, read_back.json)))
     fail(Errc::internal, "{}: its signature does not verify", what);
+  std::vector<PendingDecode> decodes;
   for (std::size_t k = 0; k < read_back.images.size(); ++k) {
     const PackageImage& image = read_back.images[k];
     std::string config(image.config_size, '\0');
@@ -174,21 +178,53 @@ void DeltaPackageDestination::verify_written(const PackageHeader& header) {
       }
       if (file_hash.finish() != *l.payload_digest) fail(Errc::internal, "{}: the payload does not read back as written", layer_what);
       const auto& payload = images_[k].payloads.at(payload_index++);
-      if (settings_.verify) decode_and_check(l, payload, layer_what);
+      if (settings_.verify) decodes.push_back({l, payload, layer_what, bases_of(l)});
     }
   }
   char extra;
   if (in.read(&extra, 1) != 0) fail(Errc::internal, "{} has bytes after its last payload", what);
+  decode_all(decodes);
 }
 
-void DeltaPackageDestination::decode_and_check(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload,
-                                               const std::string& what) {
+// Layers decode independently (only their diff_ids are checked), so two at a time: memory is
+// two decoders' segments at most, well under what encoding them took. The first failure in
+// package order is the one reported.
+void DeltaPackageDestination::decode_all(const std::vector<PendingDecode>& decodes) {
+  constexpr unsigned kDecodeThreads = 2;
+  std::vector<std::exception_ptr> failures(decodes.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next++) < decodes.size();) {
+      try {
+        throw_if_interrupted();
+        decode_and_check(decodes[i].layer, decodes[i].payload, decodes[i].bases, decodes[i].what);
+      } catch (...) {
+        failures[i] = std::current_exception();
+        next = decodes.size();
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    for (unsigned t = 1; t < std::min<std::size_t>(kDecodeThreads, decodes.size()); ++t) threads.emplace_back(work);
+    work();
+  }
+  for (const auto& f : failures)
+    if (f) std::rethrow_exception(f);
+}
+
+std::vector<DeltaLayerFile> DeltaPackageDestination::bases_of(const PackageLayer& l) const {
   std::vector<DeltaLayerFile> bases;
   for (const auto& b : l.bases) {
     // A layer an earlier image carries: the new layer itself, whose own payload is checked too.
     const DeltaLayerFile* carried = ctx_.receiver->carried_layer(b);
     bases.push_back(carried ? *carried : ctx_.receiver->bases->layer(b));
   }
+  return bases;
+}
+
+void DeltaPackageDestination::decode_and_check(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload,
+                                               const std::vector<DeltaLayerFile>& bases, const std::string& what) {
   Hasher h;
   decode_package_layer(l, payload, bases, [&](const char* p, std::size_t n) { h.update(p, n); }, what);
   if (h.finish() != l.diff_id)

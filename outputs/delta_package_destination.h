@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/byte_stream.h"
+#include "delta/delta_layer_file.h"
 #include "delta/delta_package.h"
 #include "pipeline/run_context.h"
 
@@ -49,7 +50,16 @@ class DeltaPackageDestination : public SharedDestination {
  private:
   PackageHeader make_header() const;
   void verify_written(const PackageHeader& header);
-  void decode_and_check(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload, const std::string& what);
+  std::vector<DeltaLayerFile> bases_of(const PackageLayer& l) const;
+  void decode_and_check(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload,
+                        const std::vector<DeltaLayerFile>& bases, const std::string& what);
+  struct PendingDecode {
+    PackageLayer layer;
+    std::shared_ptr<UniqueFd> payload;
+    std::string what;
+    std::vector<DeltaLayerFile> bases;
+  };
+  void decode_all(const std::vector<PendingDecode>& decodes);
 
   PackageWriteSettings settings_;
   RunContext ctx_;
