@@ -163,36 +163,41 @@ class SegmentWriter {
   void write(Segment& s, const DeltaLayerFile& layer, const std::vector<const DeltaLayerFile*>& bases,
              const DeltaSettings& settings, const std::function<void(const char*, std::size_t)>& out,
              const std::string& what) {
-    build_reference(s.pieces, bases, reference_, "base layer");
-    residual_.clear();
+    const std::size_t reference_size = build_reference(s.pieces, bases, reference_, "base layer");
+    std::size_t residual_size = 0;
+    auto append = [&](const char* p, std::size_t n) {
+      grow_to(residual_, residual_size + n);
+      std::memcpy(residual_.data() + residual_size, p, n);
+      residual_size += n;
+    };
     std::uint64_t pos = s.begin;
     auto literal = [&](std::uint64_t to) {
       if (to <= pos) return;
-      const std::size_t at = residual_.size();
-      residual_.resize(at + (to - pos));
-      layer.read(pos, to - pos, residual_.data() + at, what);
+      grow_to(residual_, residual_size + (to - pos));
+      layer.read(pos, to - pos, residual_.data() + residual_size, what);
+      residual_size += to - pos;
     };
     for (const Op& op : s.ops) {
       literal(op.at);
-      if (op.kind != OpKind::copy) residual_ += op.raw;
+      if (op.kind != OpKind::copy) append(op.raw.data(), op.raw.size());
       pos = op.at + op.length;
     }
     literal(s.end);
-    frame_.resize(ZSTD_compressBound(residual_.size()));
+    grow_to(frame_, ZSTD_compressBound(residual_size));
     ZSTD_CCtx_reset(cctx_.c, ZSTD_reset_session_and_parameters);
     check_zstd(ZSTD_CCtx_setParameter(cctx_.c, ZSTD_c_compressionLevel, settings.level), "level");
-    check_zstd(ZSTD_CCtx_setParameter(cctx_.c, ZSTD_c_windowLog, static_cast<int>(window_log_for(reference_.size() + residual_.size()))), "window");
+    check_zstd(ZSTD_CCtx_setParameter(cctx_.c, ZSTD_c_windowLog, static_cast<int>(window_log_for(reference_size + residual_size))), "window");
     // Long-distance matching finds the old file a few MiB back even at fast levels.
     check_zstd(ZSTD_CCtx_setParameter(cctx_.c, ZSTD_c_enableLongDistanceMatching, 1), "ldm");
     check_zstd(ZSTD_CCtx_setParameter(cctx_.c, ZSTD_c_contentSizeFlag, 1), "content size");
-    if (!reference_.empty()) check_zstd(ZSTD_CCtx_refPrefix(cctx_.c, reference_.data(), reference_.size()), "prefix");
-    const std::size_t n = ZSTD_compress2(cctx_.c, frame_.data(), frame_.size(), residual_.data(), residual_.size());
+    if (reference_size) check_zstd(ZSTD_CCtx_refPrefix(cctx_.c, reference_.data(), reference_size), "prefix");
+    const std::size_t n = ZSTD_compress2(cctx_.c, frame_.data(), frame_.size(), residual_.data(), residual_size);
     check_zstd(n, "compress");
 
     // The table compresses well (offsets that climb, bases that repeat): thousands of small files
     // make a table bigger than their changes.
     table_.clear();
-    put_table(table_, s, residual_.size());
+    put_table(table_, s, residual_size);
     table_frame_.resize(ZSTD_compressBound(table_.size()));
     const std::size_t t = ZSTD_compress(table_frame_.data(), table_frame_.size(), table_.data(), table_.size(), 19);
     check_zstd(t, "compress");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_frameHeaderSize
 #include <zstd.h>
 
 #include <chrono>
@@ -145,6 +146,78 @@ TEST_F(TarDeltaTest, RejectsPayloadsThatDoNotFitTheirBases) {
   for (std::size_t cut : {std::size_t{3}, std::size_t{20}, payload.size() / 2, payload.size() - 1})
     EXPECT_THROW(decode(payload.substr(0, cut), {old_layer}, new_layer.size), Error) << cut;
   EXPECT_THROW(decode(payload + "x", {old_layer}, new_layer.size), Error);
+}
+
+// Where each segment record of a version-2 payload starts, and where its data frame starts.
+struct SegmentAt {
+  std::size_t record = 0, frame = 0;
+};
+std::vector<SegmentAt> segments_of(const std::string& payload) {
+  auto u64 = [&](std::size_t at) {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(payload.at(at + i));
+    return v;
+  };
+  std::vector<SegmentAt> out;
+  std::size_t at = 5;  // magic and version
+  while (payload.at(at) == 'S') {
+    SegmentAt s;
+    s.record = at;
+    at += 1 + 16 + u64(at + 9);  // tag, two sizes, the table frame
+    s.frame = at + 8;
+    at = s.frame + u64(at);
+    out.push_back(s);
+  }
+  EXPECT_EQ(payload.at(at), 'E');
+  return out;
+}
+
+TEST(TarDeltaSegmentsTest, SegmentsRebuiltSideBySideComeOutInOrderAndTheFirstDamageIsReported) {
+  TempDir dir;
+  std::vector<std::pair<std::string, std::string>> old_files, new_files;
+  for (int i = 0; i < 24; ++i) {
+    const std::string text = random_text(200 << 10, 10 + i);
+    old_files.emplace_back("f" + std::to_string(i), text);
+    new_files.emplace_back("f" + std::to_string(i), text.substr(0, 5000) + "edit " + std::to_string(i) + text.substr(5000));
+    if (i % 3 == 0) new_files.emplace_back("f" + std::to_string(i) + ".gz", gzip_9n(text + "more"));
+  }
+  const DeltaLayerFile old_layer = make_layer_file(dir, "old.tar", old_files);
+  const DeltaLayerFile new_layer = make_layer_file(dir, "new.tar", new_files);
+  TarDeltaEncoder encoder({old_layer}, Limits{});
+  std::string payload;
+  DeltaSettings settings;
+  settings.segment_bytes = 256 << 10;
+  encoder.encode(new_layer, settings, [&](const char* p, std::size_t n) { payload.append(p, n); });
+  const std::vector<SegmentAt> segments = segments_of(payload);
+  ASSERT_GE(segments.size(), 5u);
+  EXPECT_EQ(decode(payload, {old_layer}, new_layer.size), file_bytes(new_layer));
+
+  auto error_of = [&](const std::string& bad) -> std::string {
+    try {
+      decode(bad, {old_layer}, new_layer.size);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  // Damage only a worker finds: the first block of a segment's frame made a reserved block type.
+  auto damage_frame = [](std::string& bytes, std::size_t frame) {
+    const std::size_t header = ZSTD_frameHeaderSize(bytes.data() + frame, bytes.size() - frame);
+    ASSERT_FALSE(ZSTD_isError(header));
+    bytes[frame + header] |= 0x06;
+  };
+  // A damaged frame in a later segment is found while others are being rebuilt.
+  std::string bad = payload;
+  damage_frame(bad, segments[4].frame);
+  EXPECT_NE(error_of(bad).find("damaged delta frame"), std::string::npos) << error_of(bad);
+  // The first segment's frame is damaged and the payload ends inside the second record: the
+  // damage comes first in the layer, so it is what is reported.
+  bad = payload.substr(0, segments[1].record + 3);
+  damage_frame(bad, segments[0].frame);
+  EXPECT_NE(error_of(bad).find("damaged delta frame"), std::string::npos) << error_of(bad);
+  // Only truncated: that is reported.
+  EXPECT_NE(error_of(payload.substr(0, segments[3].record + 3)).find("truncated"), std::string::npos)
+      << error_of(payload.substr(0, segments[3].record + 3));
 }
 
 TEST_F(TarDeltaTest, AFlippedByteNeverYieldsOtherBytesSilently) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -93,10 +94,17 @@ inline unsigned window_log_for(std::uint64_t bytes) {
   return std::clamp<unsigned>(log, 10, 31);
 }
 
-// Lays the reference pieces out one after another; a gunzip piece adds the decompressed bytes.
+// Makes `buffer` hold at least `size` bytes. A buffer kept from one segment to the next is only
+// grown: no zero-filling of memory that is about to be overwritten, and no fresh pages to fault in.
+inline void grow_to(std::string& buffer, std::size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+}
+
+// Lays the reference pieces out one after another at the start of `buffer` (grown as needed) and
+// returns their length; a gunzip piece adds the decompressed bytes.
 template <typename Base>
-void build_reference(const std::vector<Piece>& pieces, const Base& bases, std::string& reference, const std::string& what) {
-  reference.clear();
+std::size_t build_reference(const std::vector<Piece>& pieces, const Base& bases, std::string& buffer, const std::string& what) {
+  std::size_t length = 0;
   std::string compressed;
   for (const Piece& p : pieces) {
     const DeltaLayerFile& file = [&]() -> const DeltaLayerFile& {
@@ -104,19 +112,22 @@ void build_reference(const std::vector<Piece>& pieces, const Base& bases, std::s
       else return bases[p.base];
     }();
     if (p.kind == PieceKind::raw) {
-      const std::size_t at = reference.size();
-      reference.resize(at + p.length);
-      file.read(p.offset, p.length, reference.data() + at, what);
+      if (p.length > kMaxSegmentReference - length)
+        fail(Errc::limit, "{}: a delta segment's reference exceeds {} bytes", what, kMaxSegmentReference);
+      grow_to(buffer, length + p.length);
+      file.read(p.offset, p.length, buffer.data() + length, what);
+      length += p.length;
     } else {
       compressed.resize(p.length);
       file.read(p.offset, p.length, compressed.data(), what);
-      const auto raw = gunzip_exactly(compressed, kMaxSegmentReference - reference.size());
+      const auto raw = gunzip_exactly(compressed, kMaxSegmentReference - length);
       if (!raw) fail(Errc::bad_input, "{}: a delta reference is not a gzip file it can decompress", what);
-      reference += *raw;
+      grow_to(buffer, length + raw->size());
+      std::memcpy(buffer.data() + length, raw->data(), raw->size());
+      length += raw->size();
     }
-    if (reference.size() > kMaxSegmentReference)
-      fail(Errc::limit, "{}: a delta segment's reference exceeds {} bytes", what, kMaxSegmentReference);
   }
+  return length;
 }
 
 inline void put_u8(std::string& s, std::uint8_t v) { s.push_back(static_cast<char>(v)); }
