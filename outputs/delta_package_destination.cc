@@ -2,11 +2,8 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <ctime>
-#include <exception>
-#include <thread>
 
 #include "core/error.h"
 #include "core/interruption.h"
@@ -186,31 +183,13 @@ void DeltaPackageDestination::verify_written(const PackageHeader& header) {
   decode_all(decodes);
 }
 
-// Layers decode independently (only their diff_ids are checked), so two at a time: memory is
-// two decoders' segments at most, well under what encoding them took. The first failure in
-// package order is the one reported.
+// One layer after another: each decoder already rebuilds its segments on every core, and two
+// layers at once measured no faster on the bench pairs while holding ~40 MiB more.
 void DeltaPackageDestination::decode_all(const std::vector<PendingDecode>& decodes) {
-  constexpr unsigned kDecodeThreads = 2;
-  std::vector<std::exception_ptr> failures(decodes.size());
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i; (i = next++) < decodes.size();) {
-      try {
-        throw_if_interrupted();
-        decode_and_check(decodes[i].layer, decodes[i].payload, decodes[i].bases, decodes[i].what);
-      } catch (...) {
-        failures[i] = std::current_exception();
-        next = decodes.size();
-      }
-    }
-  };
-  {
-    std::vector<std::jthread> threads;
-    for (unsigned t = 1; t < std::min<std::size_t>(kDecodeThreads, decodes.size()); ++t) threads.emplace_back(work);
-    work();
+  for (const PendingDecode& d : decodes) {
+    throw_if_interrupted();
+    decode_and_check(d.layer, d.payload, d.bases, d.what);
   }
-  for (const auto& f : failures)
-    if (f) std::rethrow_exception(f);
 }
 
 std::vector<DeltaLayerFile> DeltaPackageDestination::bases_of(const PackageLayer& l) const {

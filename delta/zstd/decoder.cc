@@ -4,6 +4,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -355,11 +356,13 @@ void emit(const IncomingSegment& s, const std::vector<DeltaLayerFile>& bases, st
 // Segments rebuilt at once: the machine's cores, at least two (one segment's gzip files can keep
 // a core busy while the next one decodes) and at most four.
 unsigned segments_in_flight() { return std::clamp(std::thread::hardware_concurrency(), 2u, 4u); }
-// ... while what they hold stays under this; a single segment always runs. Segments as the
-// encoder cuts them (16 MiB of output) hold ~50-80 MiB each, so two run at once; the most a
-// hostile payload can make one hold is kMaxSegmentReference + 3 x kMaxSegmentOutput, and so
-// the most the decoder holds is this budget plus that.
+// ... while what they hold stays under this budget, shared by every layer decoded at once (create
+// proves two layers at a time); a decoder with nothing in flight always runs one segment.
+// Segments as the encoder cuts them (16 MiB of output) hold ~50-80 MiB each, so two run at once;
+// the most a hostile payload can make one hold is kMaxSegmentReference + 3 x kMaxSegmentOutput,
+// and so the most a decoder holds is this budget plus that.
 constexpr std::uint64_t kInFlightBudget = 160u << 20;
+std::atomic<std::uint64_t> segment_bytes_held{0};
 
 }  // namespace
 
@@ -386,7 +389,6 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     std::future<void> rebuilt;
   };
   std::deque<InFlight> in_flight;
-  std::uint64_t held = 0;
   std::vector<char> copy_buffer;
   // The buffers of segments handed on, for the next ones to take.
   std::vector<std::string> spare;
@@ -403,7 +405,7 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     InFlight& f = in_flight.front();
     f.rebuilt.get();
     emit(*f.segment, bases, copy_buffer, out);
-    held -= f.footprint;
+    segment_bytes_held -= f.footprint;
     spare.push_back(std::move(f.segment->reference));
     spare.push_back(std::move(f.segment->residual));
     in_flight.pop_front();
@@ -419,10 +421,11 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
       s->residual = take_spare();
       grow_to(s->residual, s->residual_size);
       reading = false;
-      while (!in_flight.empty() && (in_flight.size() >= segments_in_flight() || held + s->footprint() > kInFlightBudget))
-        hand_on_oldest();
       const std::uint64_t footprint = s->footprint();
-      held += footprint;
+      while (!in_flight.empty() &&
+             (in_flight.size() >= segments_in_flight() || segment_bytes_held + footprint > kInFlightBudget))
+        hand_on_oldest();
+      segment_bytes_held += footprint;
       IncomingSegment& segment = *s;
       in_flight.push_back({std::move(s), footprint, std::async(std::launch::async, [&segment, &bases, &what] {
                              rebuild(segment, bases, what);
@@ -435,6 +438,7 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     // waited for.
     std::exception_ptr failure = std::current_exception();
     for (InFlight& f : in_flight) {
+      segment_bytes_held -= f.footprint;
       if (!f.rebuilt.valid()) continue;  // the one that failed, or was being handed on
       try {
         f.rebuilt.get();
