@@ -48,41 +48,41 @@ std::size_t compressed_size(ZSTD_CCtx* cctx, int level, std::string_view prefix,
   return n;
 }
 
-// Makes each candidate patch of the segment, on `jobs` threads, and keeps it where `suffix` says
-// so; the others are dropped and their bytes stay in the frame. Returns the new bytes that travel
-// as patches. Memory: per thread one suffix-matcher window (at most 6x kMaxSuffixSource).
-std::uint64_t choose_patches(Segment& s, const DeltaLayerFile& layer, const std::vector<const DeltaLayerFile*>& bases,
-                             SuffixUse suffix, unsigned jobs, const std::string& what) {
-  std::vector<std::size_t> candidates;
-  for (std::size_t i = 0; i < s.ops.size(); ++i)
-    if (s.ops[i].kind == OpKind::patch) candidates.push_back(i);
-  if (candidates.empty()) return 0;
-  // Biggest first: a big file taken last would leave the other threads idle while it is matched.
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [&](std::size_t a, std::size_t b) { return s.ops[a].length > s.ops[b].length; });
-  std::vector<char> keep(s.ops.size(), 1);
-  std::atomic<std::size_t> next{0};
-  std::mutex failure_lock;
-  std::exception_ptr failure;
-  auto work = [&] {
+// Makes each candidate patch of a segment and keeps it where `suffix` says so; the others are
+// dropped and their bytes stay in the frame. Any number of threads may call work() at once, each
+// taking the next candidate, biggest first (a big file taken last would leave the other threads
+// idle while it is matched). Memory: per thread one suffix-matcher window (at most
+// 6x kMaxSuffixSource).
+class PatchJob {
+ public:
+  PatchJob(Segment& s, const DeltaLayerFile& layer, const std::vector<const DeltaLayerFile*>& bases, SuffixUse suffix,
+           const std::string& what)
+      : s_(s), layer_(layer), bases_(bases), suffix_(suffix), what_(what), keep_(s.ops.size(), 1) {
+    for (std::size_t i = 0; i < s.ops.size(); ++i)
+      if (s.ops[i].kind == OpKind::patch) candidates_.push_back(i);
+    std::stable_sort(candidates_.begin(), candidates_.end(),
+                     [&](std::size_t a, std::size_t b) { return s.ops[a].length > s.ops[b].length; });
+  }
+
+  void work() {
     ZstdCCtx cctx;
     std::string target, source;
     std::unique_ptr<char[]> scratch;
     std::size_t scratch_size = 0;
     try {
-      for (std::size_t k; (k = next++) < candidates.size();) {
+      for (std::size_t k; (k = next_++) < candidates_.size();) {
         throw_if_interrupted();
-        Op& op = s.ops[candidates[k]];
-        keep[candidates[k]] = 0;
+        Op& op = s_.ops[candidates_[k]];
+        keep_[candidates_[k]] = 0;
         target.resize(op.length);
-        layer.read(op.at, op.length, target.data(), what);
-        if (suffix == SuffixUse::when_smaller && !looks_binary(target)) continue;
+        layer_.read(op.at, op.length, target.data(), what_);
+        if (suffix_ == SuffixUse::when_smaller && !looks_binary(target)) continue;
         source.resize(op.source_length);
-        bases[op.base]->read(op.offset, op.source_length, source.data(), "base layer");
+        bases_[op.base]->read(op.offset, op.source_length, source.data(), "base layer");
         // Against its old version, a file that compresses to under 1/64 of its size leaves a
         // patch little to win, for far more time: the matcher sorts the whole old file.
         std::size_t as_frame = 0;
-        if (suffix == SuffixUse::when_smaller) {
+        if (suffix_ == SuffixUse::when_smaller) {
           as_frame = compressed_size(cctx.c, kTrialLevel, source, target, scratch, scratch_size);
           if (as_frame <= op.length / 64) continue;
         }
@@ -94,34 +94,50 @@ std::uint64_t choose_patches(Segment& s, const DeltaLayerFile& layer, const std:
         op.extra = patch->extra.size();
         streams += patch->diff;
         streams += patch->extra;
-        if (suffix == SuffixUse::when_smaller && compressed_size(cctx.c, kTrialLevel, {}, streams, scratch, scratch_size) >= as_frame)
+        if (suffix_ == SuffixUse::when_smaller &&
+            compressed_size(cctx.c, kTrialLevel, {}, streams, scratch, scratch_size) >= as_frame)
           continue;
         op.raw = std::move(streams);
-        keep[candidates[k]] = 1;
+        keep_[candidates_[k]] = 1;
       }
     } catch (...) {
-      const std::lock_guard lock(failure_lock);
-      if (!failure) failure = std::current_exception();
-      next = candidates.size();
+      const std::lock_guard lock(failure_lock_);
+      if (!failure_) failure_ = std::current_exception();
+      next_ = candidates_.size();
     }
-  };
-  {
-    std::vector<std::jthread> threads;
-    for (unsigned t = 1; t < std::min<std::size_t>(jobs, candidates.size()); ++t) threads.emplace_back(work);
-    work();
   }
-  if (failure) std::rethrow_exception(failure);
-  std::uint64_t patched = 0;
-  std::vector<Op> kept;
-  kept.reserve(s.ops.size());
-  for (std::size_t i = 0; i < s.ops.size(); ++i) {
-    if (!keep[i]) continue;
-    if (s.ops[i].kind == OpKind::patch) patched += s.ops[i].length;
-    kept.push_back(std::move(s.ops[i]));
+
+  // Once every work() has returned: drops the patches not kept and returns the new bytes that
+  // travel as patches.
+  std::uint64_t finish() {
+    if (failure_) std::rethrow_exception(failure_);
+    if (candidates_.empty()) return 0;
+    std::uint64_t patched = 0;
+    std::vector<Op> kept;
+    kept.reserve(s_.ops.size());
+    for (std::size_t i = 0; i < s_.ops.size(); ++i) {
+      if (!keep_[i]) continue;
+      if (s_.ops[i].kind == OpKind::patch) patched += s_.ops[i].length;
+      kept.push_back(std::move(s_.ops[i]));
+    }
+    s_.ops = std::move(kept);
+    return patched;
   }
-  s.ops = std::move(kept);
-  return patched;
-}
+
+  std::size_t candidates() const { return candidates_.size(); }
+
+ private:
+  Segment& s_;
+  const DeltaLayerFile& layer_;
+  const std::vector<const DeltaLayerFile*>& bases_;
+  SuffixUse suffix_;
+  const std::string& what_;
+  std::vector<std::size_t> candidates_;
+  std::vector<char> keep_;
+  std::atomic<std::size_t> next_{0};
+  std::mutex failure_lock_;
+  std::exception_ptr failure_;
+};
 
 void put_table(std::string& rec, const Segment& s, std::uint64_t content_size) {
   put_u32(rec, static_cast<std::uint32_t>(s.pieces.size()));
@@ -259,23 +275,36 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
     if (renumber[b] != UINT32_MAX) used[renumber[b]] = &bases_[b];
 
   // 4. Encode the segments in order, two stages deep: while segment i's frame is compressed here,
-  //    the patches of segment i + 1 are made on the other `jobs` - 1 threads (all `jobs` for the
-  //    first). Memory stays about two segments' worth: one frame's reference, content and zstd
-  //    context, and one segment's suffix-matcher windows and patches. With one job, one stage at a
-  //    time.
+  //    the patches of segment i + 1 are made on the other `jobs` - 1 threads; this thread joins
+  //    them once the frame is written (a segment with one big binary would otherwise keep one
+  //    core busy and the other waiting). Memory stays about two segments' worth: one frame's
+  //    reference, content and zstd context, and one segment's suffix-matcher windows (one per
+  //    thread) and patches. With one job, one stage at a time.
   std::string head(kMagic, sizeof kMagic);
   put_u8(head, kVersion2);
   out(head.data(), head.size());
   const unsigned jobs = std::max(1u, settings.jobs);
-  auto patch = [&](std::size_t i, unsigned threads) -> std::uint64_t {
-    return suffix_ == SuffixUse::never ? 0 : choose_patches(segments[i], layer, used, suffix_, threads, what);
+  auto start_patches = [&](std::size_t i, unsigned threads) {
+    auto job = std::make_unique<PatchJob>(segments[i], layer, used, suffix_, what);
+    std::vector<std::jthread> helpers;
+    if (suffix_ != SuffixUse::never)
+      for (unsigned t = 0; t < std::min<std::size_t>(threads, job->candidates()); ++t)
+        helpers.emplace_back([j = job.get()] { j->work(); });
+    return std::pair{std::move(job), std::move(helpers)};
+  };
+  auto finish_patches = [&](std::pair<std::unique_ptr<PatchJob>, std::vector<std::jthread>>& p) {
+    if (suffix_ != SuffixUse::never) p.first->work();
+    for (auto& t : p.second) t.join();
+    return p.first->finish();
   };
   SegmentWriter writer;
-  std::future<std::uint64_t> next;
+  std::pair<std::unique_ptr<PatchJob>, std::vector<std::jthread>> next;
   for (std::size_t i = 0; i < segments.size(); ++i) {
     throw_if_interrupted();
-    stats.patch_bytes += next.valid() ? next.get() : patch(i, jobs);
-    if (jobs > 1 && i + 1 < segments.size()) next = std::async(std::launch::async, patch, i + 1, jobs - 1);
+    if (!next.first) next = start_patches(i, jobs - 1);
+    stats.patch_bytes += finish_patches(next);
+    next = {};
+    if (jobs > 1 && i + 1 < segments.size()) next = start_patches(i + 1, jobs - 1);
     writer.write(segments[i], layer, used, settings, out, what);
   }
   const char end = 'E';
