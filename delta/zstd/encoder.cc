@@ -1,8 +1,9 @@
 #include "delta/zstd/tar_delta.h"
 
 #include <algorithm>
-#include <atomic>
-#include <future>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -48,67 +49,72 @@ std::size_t compressed_size(ZSTD_CCtx* cctx, int level, std::string_view prefix,
   return n;
 }
 
-// Makes each candidate patch of a segment and keeps it where `suffix` says so; the others are
-// dropped and their bytes stay in the frame. Any number of threads may call work() at once, each
-// taking the next candidate, biggest first (a big file taken last would leave the other threads
-// idle while it is matched). Memory: per thread one suffix-matcher window (at most
-// 6x kMaxSuffixSource).
+// What a thread keeps from one candidate patch to the next.
+struct PatchWorker {
+  ZstdCCtx cctx;
+  std::string target, source;
+  std::unique_ptr<char[]> scratch;
+  std::size_t scratch_size = 0;
+};
+
+// The candidate patches of one segment: each is made, and kept where `suffix` says so; the others
+// are dropped and their bytes stay in the frame. Candidates are handed out biggest first (a big
+// file taken last would leave the other threads idle while it is matched); take() and done() are
+// called under the caller's lock, make() outside it, for different candidates at once.
 class PatchJob {
  public:
   PatchJob(Segment& s, const DeltaLayerFile& layer, const std::vector<const DeltaLayerFile*>& bases, SuffixUse suffix,
            const std::string& what)
       : s_(s), layer_(layer), bases_(bases), suffix_(suffix), what_(what), keep_(s.ops.size(), 1) {
+    if (suffix == SuffixUse::never) return;
     for (std::size_t i = 0; i < s.ops.size(); ++i)
       if (s.ops[i].kind == OpKind::patch) candidates_.push_back(i);
     std::stable_sort(candidates_.begin(), candidates_.end(),
                      [&](std::size_t a, std::size_t b) { return s.ops[a].length > s.ops[b].length; });
   }
 
-  void work() {
-    ZstdCCtx cctx;
-    std::string target, source;
-    std::unique_ptr<char[]> scratch;
-    std::size_t scratch_size = 0;
-    try {
-      for (std::size_t k; (k = next_++) < candidates_.size();) {
-        throw_if_interrupted();
-        Op& op = s_.ops[candidates_[k]];
-        keep_[candidates_[k]] = 0;
-        target.resize(op.length);
-        layer_.read(op.at, op.length, target.data(), what_);
-        if (suffix_ == SuffixUse::when_smaller && !looks_binary(target)) continue;
-        source.resize(op.source_length);
-        bases_[op.base]->read(op.offset, op.source_length, source.data(), "base layer");
-        // Against its old version, a file that compresses to under 1/64 of its size leaves a
-        // patch little to win, for far more time: the matcher sorts the whole old file.
-        std::size_t as_frame = 0;
-        if (suffix_ == SuffixUse::when_smaller) {
-          as_frame = compressed_size(cctx.c, kTrialLevel, source, target, scratch, scratch_size);
-          if (as_frame <= op.length / 64) continue;
-        }
-        auto patch = suffix::encode(source, target);
-        if (!patch) continue;
-        std::string streams = std::move(patch->controls);
-        op.controls = streams.size();
-        op.diff = patch->diff.size();
-        op.extra = patch->extra.size();
-        streams += patch->diff;
-        streams += patch->extra;
-        if (suffix_ == SuffixUse::when_smaller &&
-            compressed_size(cctx.c, kTrialLevel, {}, streams, scratch, scratch_size) >= as_frame)
-          continue;
-        op.raw = std::move(streams);
-        keep_[candidates_[k]] = 1;
-      }
-    } catch (...) {
-      const std::lock_guard lock(failure_lock_);
-      if (!failure_) failure_ = std::current_exception();
-      next_ = candidates_.size();
-    }
+  bool has_next() const { return !failure_ && taken_ < candidates_.size(); }
+  std::size_t take() { return taken_++; }
+  // Every candidate taken has been made (or the job failed and takes no more).
+  bool complete() const { return !has_next() && done_ == taken_; }
+  void done(std::exception_ptr failure) {
+    ++done_;
+    if (failure && !failure_) failure_ = failure;
   }
 
-  // Once every work() has returned: drops the patches not kept and returns the new bytes that
-  // travel as patches.
+  // Makes candidate `k`; what it throws is for done().
+  void make(std::size_t k, PatchWorker& w) {
+    throw_if_interrupted();
+    Op& op = s_.ops[candidates_[k]];
+    keep_[candidates_[k]] = 0;
+    w.target.resize(op.length);
+    layer_.read(op.at, op.length, w.target.data(), what_);
+    if (suffix_ == SuffixUse::when_smaller && !looks_binary(w.target)) return;
+    w.source.resize(op.source_length);
+    bases_[op.base]->read(op.offset, op.source_length, w.source.data(), "base layer");
+    // Against its old version, a file that compresses to under 1/64 of its size leaves a patch
+    // little to win, for far more time: the matcher sorts the whole old file.
+    std::size_t as_frame = 0;
+    if (suffix_ == SuffixUse::when_smaller) {
+      as_frame = compressed_size(w.cctx.c, kTrialLevel, w.source, w.target, w.scratch, w.scratch_size);
+      if (as_frame <= op.length / 64) return;
+    }
+    auto patch = suffix::encode(w.source, w.target);
+    if (!patch) return;
+    std::string streams = std::move(patch->controls);
+    op.controls = streams.size();
+    op.diff = patch->diff.size();
+    op.extra = patch->extra.size();
+    streams += patch->diff;
+    streams += patch->extra;
+    if (suffix_ == SuffixUse::when_smaller &&
+        compressed_size(w.cctx.c, kTrialLevel, {}, streams, w.scratch, w.scratch_size) >= as_frame)
+      return;
+    op.raw = std::move(streams);
+    keep_[candidates_[k]] = 1;
+  }
+
+  // Once complete: drops the patches not kept and returns the new bytes that travel as patches.
   std::uint64_t finish() {
     if (failure_) std::rethrow_exception(failure_);
     if (candidates_.empty()) return 0;
@@ -124,8 +130,6 @@ class PatchJob {
     return patched;
   }
 
-  std::size_t candidates() const { return candidates_.size(); }
-
  private:
   Segment& s_;
   const DeltaLayerFile& layer_;
@@ -134,9 +138,89 @@ class PatchJob {
   const std::string& what_;
   std::vector<std::size_t> candidates_;
   std::vector<char> keep_;
-  std::atomic<std::size_t> next_{0};
-  std::mutex failure_lock_;
+  std::size_t taken_ = 0, done_ = 0;
   std::exception_ptr failure_;
+};
+
+// Makes the segments' patches ahead of the frames: `helpers` threads work on the segments after
+// the one being written, at most kLookahead ahead; the writing thread joins in for the segment it
+// needs next. So a segment with one big binary keeps every core busy, not one. Memory: one
+// suffix-matcher window per thread (at most 6x kMaxSuffixSource) and the patches of the
+// segments ahead.
+class PatchPipeline {
+ public:
+  static constexpr std::size_t kLookahead = 2;
+
+  PatchPipeline(std::vector<Segment>& segments, std::function<std::unique_ptr<PatchJob>(Segment&)> make_job,
+                unsigned helpers)
+      : segments_(segments), make_job_(std::move(make_job)) {
+    for (unsigned t = 0; t < helpers; ++t) threads_.emplace_back([this] { help(); });
+  }
+  ~PatchPipeline() {
+    {
+      const std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    threads_.clear();  // joins
+  }
+
+  // The patches of segment `i` (asked for in order), made; returns the bytes they cover.
+  std::uint64_t patches_of(std::size_t i) {
+    std::unique_lock lock(mutex_);
+    while (made_ < std::min(segments_.size(), i + 1 + kLookahead)) jobs_.push_back(make_job_(segments_[made_++]));
+    changed_.notify_all();
+    PatchJob& job = *jobs_.front();
+    while (job.has_next()) run(job, job.take(), own_, lock);
+    changed_.wait(lock, [&] { return job.complete(); });
+    std::unique_ptr<PatchJob> finished = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    return finished->finish();
+  }
+
+ private:
+  // Makes candidate `k` of `job` outside the lock.
+  void run(PatchJob& job, std::size_t k, PatchWorker& w, std::unique_lock<std::mutex>& lock) {
+    lock.unlock();
+    std::exception_ptr failure;
+    try {
+      job.make(k, w);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    lock.lock();
+    job.done(failure);
+    changed_.notify_all();
+  }
+
+  void help() {
+    PatchWorker w;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      PatchJob* job = nullptr;
+      changed_.wait(lock, [&] {
+        for (auto& j : jobs_)
+          if (j->has_next()) {
+            job = j.get();
+            break;
+          }
+        return stop_ || job != nullptr;
+      });
+      if (stop_) return;
+      run(*job, job->take(), w, lock);
+    }
+  }
+
+  std::vector<Segment>& segments_;
+  std::function<std::unique_ptr<PatchJob>(Segment&)> make_job_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::unique_ptr<PatchJob>> jobs_;  // the segments from the next one asked for on
+  std::size_t made_ = 0;
+  bool stop_ = false;
+  PatchWorker own_;
+  std::vector<std::jthread> threads_;  // last: joined before the rest goes
 };
 
 void put_table(std::string& rec, const Segment& s, std::uint64_t content_size) {
@@ -274,37 +358,21 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
   for (std::size_t b = 0; b < bases_.size(); ++b)
     if (renumber[b] != UINT32_MAX) used[renumber[b]] = &bases_[b];
 
-  // 4. Encode the segments in order, two stages deep: while segment i's frame is compressed here,
-  //    the patches of segment i + 1 are made on the other `jobs` - 1 threads; this thread joins
-  //    them once the frame is written (a segment with one big binary would otherwise keep one
-  //    core busy and the other waiting). Memory stays about two segments' worth: one frame's
-  //    reference, content and zstd context, and one segment's suffix-matcher windows (one per
-  //    thread) and patches. With one job, one stage at a time.
+  // 4. Encode the segments in order; their patches are made ahead on the other `jobs` - 1
+  //    threads (PatchPipeline), and this thread joins in for each segment before writing its
+  //    frame. Memory: one frame's reference, content and zstd context, one suffix-matcher window
+  //    per thread, and the patches of a few segments.
   std::string head(kMagic, sizeof kMagic);
   put_u8(head, kVersion2);
   out(head.data(), head.size());
   const unsigned jobs = std::max(1u, settings.jobs);
-  auto start_patches = [&](std::size_t i, unsigned threads) {
-    auto job = std::make_unique<PatchJob>(segments[i], layer, used, suffix_, what);
-    std::vector<std::jthread> helpers;
-    if (suffix_ != SuffixUse::never)
-      for (unsigned t = 0; t < std::min<std::size_t>(threads, job->candidates()); ++t)
-        helpers.emplace_back([j = job.get()] { j->work(); });
-    return std::pair{std::move(job), std::move(helpers)};
-  };
-  auto finish_patches = [&](std::pair<std::unique_ptr<PatchJob>, std::vector<std::jthread>>& p) {
-    if (suffix_ != SuffixUse::never) p.first->work();
-    for (auto& t : p.second) t.join();
-    return p.first->finish();
-  };
+  PatchPipeline patches(
+      segments, [&](Segment& s) { return std::make_unique<PatchJob>(s, layer, used, suffix_, what); },
+      suffix_ == SuffixUse::never ? 0 : jobs - 1);
   SegmentWriter writer;
-  std::pair<std::unique_ptr<PatchJob>, std::vector<std::jthread>> next;
   for (std::size_t i = 0; i < segments.size(); ++i) {
     throw_if_interrupted();
-    if (!next.first) next = start_patches(i, jobs - 1);
-    stats.patch_bytes += finish_patches(next);
-    next = {};
-    if (jobs > 1 && i + 1 < segments.size()) next = start_patches(i + 1, jobs - 1);
+    stats.patch_bytes += patches.patches_of(i);
     writer.write(segments[i], layer, used, settings, out, what);
   }
   const char end = 'E';
