@@ -162,7 +162,7 @@ void add_create(CLI::App& app, CliState& state, const char* name, const char* su
       ->check(CLI::IsMember(methods));
   cmd->add_option("-c,--compression", args->compression, "for layers that ship whole: zstd (default), gzip, bzip2, xz, none")
       ->check(CLI::IsMember({"zstd", "gzip", "bzip2", "xz", "none"}));
-  cmd->add_option("-l,--level", args->level, "compression level (zstd: -7..22, negative is fast; others 1..9); default: 12 for deltas, 3 for whole layers")
+  cmd->add_option("-l,--level", args->level, "compression level (zstd: -7..22, negative is fast; others 1..9); default: 6 for deltas, 3 for whole layers")
       ->check(CLI::Range(-7, 22));
   cmd->add_option("-j,--jobs", args->jobs, "threads making suffix-matcher patches (default: the machine's cores; each holds up to 16 MiB of old bytes and a 64 MiB suffix array)")
       ->check(CLI::Range(1, 256));

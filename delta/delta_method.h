@@ -17,10 +17,10 @@
 
 namespace dd {
 
-// Measured on the webapp pair (docs/benchmarks.md): level 12 makes packages 27% smaller than
-// level 3 for 2.5x its time, still faster than xdelta3 -9; past 12 size falls slowly and time
-// climbs steeply (16: 5% smaller, 3.5x slower).
-inline constexpr int kDefaultDeltaLevel = 12;
+// Measured on the webapp pair (docs/benchmarks.md, 2026-12-04): level 6 makes packages 7% smaller
+// than level 3 at about its time, in half xdelta3 -9's; 9 is 5% smaller again and 12 7%, for
+// 10% and 40% more time (most of a run is matching, patches and gzip recipes, not the frame).
+inline constexpr int kDefaultDeltaLevel = 6;
 
 struct DeltaSettings {
   int level = kDefaultDeltaLevel;          // zstd level; negative = fast mode
