@@ -93,7 +93,20 @@ void put_varint(std::string& s, std::uint64_t v) {
 }
 std::uint64_t zigzag(i64 v) { return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63); }
 
+// Kept per thread and only grown (to 4 x kMaxSuffixSource at most): a fresh array for every
+// small file costs more in page faults than sorting it. Not zero-filled: divsufsort writes every
+// entry.
+thread_local std::unique_ptr<saidx_t[]> thread_sa;
+thread_local std::size_t thread_sa_size = 0;
+thread_local std::vector<saidx_t> thread_bucket;
+
 }  // namespace
+
+void release_thread_buffers() {
+  thread_sa.reset();
+  thread_sa_size = 0;
+  std::vector<saidx_t>().swap(thread_bucket);
+}
 
 std::optional<Patch> encode(std::string_view source, std::string_view target) {
   if (source.size() > kMaxSuffixSource || target.size() > kMaxSuffixTarget)
@@ -117,18 +130,15 @@ std::optional<Patch> encode(std::string_view source, std::string_view target) {
     if (new_size > 0) emit(0, 0, 0, 0, new_size, 0);
     return patch;
   }
-  // Kept per thread and only grown (to 4 x kMaxSuffixSource at most): a fresh array for every
-  // small file costs more in page faults than sorting it.
-  // Not zero-filled: divsufsort writes every entry.
-  static thread_local std::unique_ptr<saidx_t[]> sa;
-  static thread_local std::size_t sa_size = 0;
+  auto& sa = thread_sa;
+  auto& sa_size = thread_sa_size;
   if (sa_size < static_cast<std::size_t>(old_size)) {
     sa.reset();
     sa.reset(new saidx_t[static_cast<std::size_t>(old_size)]);
     sa_size = static_cast<std::size_t>(old_size);
   }
   if (divsufsort(old, sa.get(), static_cast<saidx_t>(old_size)) != 0) fail(Errc::internal, "suffix matcher: divsufsort failed");
-  static thread_local std::vector<saidx_t> bucket;
+  auto& bucket = thread_bucket;
   bucket.clear();
   if (old_size >= kBucketFloor) {
     // Counts of each pair, then each pair's range of the suffix array: suffixes are sorted by

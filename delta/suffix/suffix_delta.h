@@ -32,6 +32,10 @@ struct Patch {
 // `source` ≤ kMaxSuffixSource, `target` ≤ kMaxSuffixTarget (else Errc::internal).
 std::optional<Patch> encode(std::string_view source, std::string_view target);
 
+// Frees the suffix array encode() keeps on this thread for the next call (up to 64 MiB), for a
+// thread that goes on to other memory-hungry work.
+void release_thread_buffers();
+
 // Rebuilds `target_size` bytes into `out` from `source` and the three streams. Every control is
 // checked before it is used (no read outside `source` or the streams, no write past
 // `target_size`, no overflow), and every stream must be used up exactly; Errc::bad_input names

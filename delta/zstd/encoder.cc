@@ -176,6 +176,13 @@ class PatchPipeline {
     std::unique_ptr<PatchJob> finished = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
+    // This thread compresses the frame next: its matcher's buffers (its suffix array, the old
+    // and new bytes: ~100 MiB at most) go first.
+    std::string().swap(own_.target);
+    std::string().swap(own_.source);
+    own_.scratch.reset();
+    own_.scratch_size = 0;
+    suffix::release_thread_buffers();
     return finished->finish();
   }
 
