@@ -32,7 +32,7 @@ struct IncomingSegment {
   // Buffers kept from segment to segment (grown, never shrunk; see grow_to), so their sizes may
   // exceed what this segment uses. The reference is built as the segment is read, so what it
   // holds is known before the segment is let run.
-  std::string reference, residual;
+  std::string reference, residual, source;  // source: the base bytes a patch reads
   std::size_t reference_size = 0;
   // Made by rebuild():
   std::vector<std::uint64_t> content_at;  // per operation: where its bytes start in `residual`
@@ -40,7 +40,9 @@ struct IncomingSegment {
 
   // What rebuilding it holds in memory at most: its reference and frame, the frame's content, and
   // what it makes (no more than its output).
-  std::uint64_t footprint() const { return reference.size() + frame.size() + residual.size() + output_size; }
+  std::uint64_t footprint() const {
+    return reference.size() + frame.size() + residual.size() + source.size() + output_size;
+  }
 };
 
 // Reads segment records in payload order and checks every bound before anything is allocated:
@@ -254,7 +256,6 @@ void rebuild(IncomingSegment& s, const std::vector<DeltaLayerFile>& bases, const
     at += s.raw_lengths[i];
     prev = ops[i].at + ops[i].length;
   }
-  s.made.assign(ops.size(), {});
   // The gzip files, in two halves on two threads (gzip -9 is the slow part of a segment), each
   // half one batch per recipe. The halves are balanced by content size, biggest file first, and
   // each takes at most half of the gnu gzip files, rounded up for the first: the gzip runs the
@@ -310,17 +311,13 @@ void rebuild(IncomingSegment& s, const std::vector<DeltaLayerFile>& bases, const
     other.get();  // rethrows the other thread's failure
     if (mine) std::rethrow_exception(mine);
   }
-  std::string source;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     if (op.kind != OpKind::patch) continue;
-    source.resize(op.source_length);
-    bases[op.base].read(op.offset, op.source_length, source.data(), "base layer");
-    std::string& patched = s.made[i];
-    patched.resize(op.length);
+    bases[op.base].read(op.offset, op.source_length, s.source.data(), "base layer");
     const char* streams = s.residual.data() + s.content_at[i];
     suffix::apply({streams, op.controls}, {streams + op.controls, op.diff}, {streams + op.controls + op.diff, op.extra},
-                  source, op.length, patched.data(), what);
+                  {s.source.data(), op.source_length}, op.length, s.made[i].data(), what);
   }
 }
 
@@ -356,10 +353,11 @@ void emit(const IncomingSegment& s, const std::vector<DeltaLayerFile>& bases, st
 // Segments rebuilt at once: the machine's cores, at least two (one segment's gzip files can keep
 // a core busy while the next one decodes) and at most four.
 unsigned segments_in_flight() { return std::clamp(std::thread::hardware_concurrency(), 2u, 4u); }
-// ... while what they hold stays under this budget, shared by every layer decoded at once (create
-// proves two layers at a time); a decoder with nothing in flight always runs one segment.
+// ... while what they hold stays under this budget, shared by every layer the process decodes at
+// once; a decoder with nothing in flight always runs one segment.
 // Segments as the encoder cuts them (16 MiB of output) hold ~50-80 MiB each, so two run at once;
-// the most a hostile payload can make one hold is kMaxSegmentReference + 3 x kMaxSegmentOutput,
+// the most a hostile payload can make one hold is kMaxSegmentReference + 3 x kMaxSegmentOutput +
+// kMaxSuffixSource,
 // and so the most a decoder holds is this budget plus that.
 constexpr std::uint64_t kInFlightBudget = 160u << 20;
 std::atomic<std::uint64_t> segment_bytes_held{0};
@@ -408,6 +406,7 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
     segment_bytes_held -= f.footprint;
     spare.push_back(std::move(f.segment->reference));
     spare.push_back(std::move(f.segment->residual));
+    spare.push_back(std::move(f.segment->source));
     in_flight.pop_front();
   };
   try {
@@ -416,15 +415,30 @@ void decode_tar_delta(ByteStream& payload, const std::vector<DeltaLayerFile>& ba
       throw_if_interrupted();
       std::unique_ptr<IncomingSegment> s = reader.next();
       if (!s) break;
+      reading = false;
+      // Room first, by what the table says: buffers are allocated only once the segment may run
+      // (a gunzip piece may expand past the estimate; what it really holds is counted once built).
+      std::uint64_t source_size = 0;
+      for (const Op& op : s->ops)
+        if (op.kind == OpKind::patch) source_size = std::max(source_size, op.source_length);
+      const std::uint64_t estimate = s->listed + s->frame.size() + s->residual_size + source_size + s->output_size;
+      while (!in_flight.empty() &&
+             (in_flight.size() >= segments_in_flight() || segment_bytes_held + estimate > kInFlightBudget))
+        hand_on_oldest();
+      reading = true;
       s->reference = take_spare();
       s->reference_size = build_reference(s->pieces, bases, s->reference, what);
       s->residual = take_spare();
       grow_to(s->residual, s->residual_size);
+      // What the worker fills is allocated here, where its size is counted: memory freed by
+      // short-lived worker threads would stay in their malloc arenas.
+      s->made.assign(s->ops.size(), {});
+      for (std::size_t i = 0; i < s->ops.size(); ++i)
+        if (s->ops[i].kind == OpKind::patch) s->made[i].resize(s->ops[i].length);
+      s->source = take_spare();
+      grow_to(s->source, source_size);
       reading = false;
       const std::uint64_t footprint = s->footprint();
-      while (!in_flight.empty() &&
-             (in_flight.size() >= segments_in_flight() || segment_bytes_held + footprint > kInFlightBudget))
-        hand_on_oldest();
       segment_bytes_held += footprint;
       IncomingSegment& segment = *s;
       in_flight.push_back({std::move(s), footprint, std::async(std::launch::async, [&segment, &bases, &what] {

@@ -74,6 +74,8 @@ class PatchJob {
   }
 
   bool has_next() const { return !failure_ && taken_ < candidates_.size(); }
+  // The old bytes candidate `k` is matched against (its suffix array is 4x that).
+  std::uint64_t source_length(std::size_t k) const { return s_.ops[candidates_[k]].source_length; }
   std::size_t take() { return taken_++; }
   // Every candidate taken has been made (or the job failed and takes no more).
   bool complete() const { return !has_next() && done_ == taken_; }
@@ -150,6 +152,7 @@ class PatchJob {
 class PatchPipeline {
  public:
   static constexpr std::size_t kLookahead = 2;
+  static constexpr std::uint64_t kBigWindow = 4u << 20;
 
   PatchPipeline(std::vector<Segment>& segments, std::function<std::unique_ptr<PatchJob>(Segment&)> make_job,
                 unsigned helpers)
@@ -165,13 +168,19 @@ class PatchPipeline {
     threads_.clear();  // joins
   }
 
-  // The patches of segment `i` (asked for in order), made; returns the bytes they cover.
-  std::uint64_t patches_of(std::size_t i) {
+  // The patches of segment `i` (asked for in order), made; returns the bytes they cover. Before
+  // this thread takes a candidate with a big window it calls `make_room` (which frees the frame's
+  // buffers): two matcher windows and a frame's buffers at once would pass the memory bound.
+  std::uint64_t patches_of(std::size_t i, const std::function<void()>& make_room) {
     std::unique_lock lock(mutex_);
     while (made_ < std::min(segments_.size(), i + 1 + kLookahead)) jobs_.push_back(make_job_(segments_[made_++]));
     changed_.notify_all();
     PatchJob& job = *jobs_.front();
-    while (job.has_next()) run(job, job.take(), own_, lock);
+    while (job.has_next()) {
+      const std::size_t k = job.take();
+      if (job.source_length(k) > kBigWindow) make_room();
+      run(job, k, own_, lock);
+    }
     changed_.wait(lock, [&] { return job.complete(); });
     std::unique_ptr<PatchJob> finished = std::move(jobs_.front());
     jobs_.pop_front();
@@ -266,6 +275,11 @@ void put_table(std::string& rec, const Segment& s, std::uint64_t content_size) {
 // one segment to the next: each is tens of MiB, and a fresh one costs page faults.
 class SegmentWriter {
  public:
+  // Frees the buffers kept for the next segment.
+  void release() {
+    for (std::string* b : {&reference_, &residual_, &frame_, &table_, &table_frame_}) std::string().swap(*b);
+  }
+
   // Writes `s` (its patches already chosen) to `out` and frees what it held.
   void write(Segment& s, const DeltaLayerFile& layer, const std::vector<const DeltaLayerFile*>& bases,
              const DeltaSettings& settings, const std::function<void(const char*, std::size_t)>& out,
@@ -379,7 +393,7 @@ TarDeltaEncoder::Result TarDeltaEncoder::encode(const DeltaLayerFile& layer, con
   SegmentWriter writer;
   for (std::size_t i = 0; i < segments.size(); ++i) {
     throw_if_interrupted();
-    stats.patch_bytes += patches.patches_of(i);
+    stats.patch_bytes += patches.patches_of(i, [&] { writer.release(); });
     writer.write(segments[i], layer, used, settings, out, what);
   }
   const char end = 'E';
