@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "core/byte_stream.h"
-#include "delta/delta_layer_file.h"
 #include "delta/delta_package.h"
 #include "pipeline/run_context.h"
 
@@ -50,16 +49,7 @@ class DeltaPackageDestination : public SharedDestination {
  private:
   PackageHeader make_header() const;
   void verify_written(const PackageHeader& header);
-  std::vector<DeltaLayerFile> bases_of(const PackageLayer& l) const;
-  void decode_and_check(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload,
-                        const std::vector<DeltaLayerFile>& bases, const std::string& what);
-  struct PendingDecode {
-    PackageLayer layer;
-    std::shared_ptr<UniqueFd> payload;
-    std::string what;
-    std::vector<DeltaLayerFile> bases;
-  };
-  void decode_all(const std::vector<PendingDecode>& decodes);
+  void decode_and_check(const PackageLayer& l, const std::shared_ptr<UniqueFd>& payload, const std::string& what);
 
   PackageWriteSettings settings_;
   RunContext ctx_;

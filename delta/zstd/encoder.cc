@@ -103,12 +103,17 @@ class PatchJob {
     }
     auto patch = suffix::encode(w.source, w.target);
     if (!patch) return;
-    std::string streams = std::move(patch->controls);
-    op.controls = streams.size();
+    op.controls = patch->controls.size();
     op.diff = patch->diff.size();
     op.extra = patch->extra.size();
+    // One allocation of the exact size, and the three streams freed before the trial: a window's
+    // patch is up to twice its new bytes.
+    std::string streams;
+    streams.reserve(op.controls + op.diff + op.extra);
+    streams += patch->controls;
     streams += patch->diff;
     streams += patch->extra;
+    patch.reset();
     if (suffix_ == SuffixUse::when_smaller &&
         compressed_size(w.cctx.c, kTrialLevel, {}, streams, w.scratch, w.scratch_size) >= as_frame)
       return;
