@@ -36,7 +36,7 @@ nlohmann::ordered_json Inventory::to_json() const {
 }
 
 Inventory Inventory::from_json(const nlohmann::json& j, const Limits& limits, const std::string& what) {
-  if (!j.is_object() || j.value("format", "") != "docker_delta inventory")
+  if (!j.is_object() || !j.contains("format") || j["format"] != "docker_delta inventory")
     fail(Errc::bad_input, "{} is not a docker_delta inventory", what);
   if (!j.contains("version") || !j["version"].is_number_unsigned() || j["version"].get<std::uint64_t>() != 1)
     fail(Errc::unsupported, "{}: unsupported inventory version", what);

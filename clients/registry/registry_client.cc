@@ -85,10 +85,14 @@ std::string registry_error_text(const HttpResponse& response) {
   const nlohmann::json doc = nlohmann::json::parse(response.body, nullptr, false);
   std::string text;
   if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array()) {
+    // Fields of another type than the spec's strings are left out, not trusted to convert.
+    auto text_of = [](const nlohmann::json& e, const char* key) {
+      return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : std::string();
+    };
     for (const auto& e : doc["errors"]) {
       if (!e.is_object()) continue;
-      std::string one = e.value("code", std::string());
-      const std::string message = e.value("message", std::string());
+      std::string one = text_of(e, "code");
+      const std::string message = text_of(e, "message");
       if (!message.empty()) one += (one.empty() ? "" : ": ") + message;
       if (!one.empty()) text += (text.empty() ? "" : "; ") + one;
       if (text.size() > 300) break;
@@ -205,7 +209,7 @@ RegistryManifest RegistryClient::get_manifest(const std::string& reference, std:
   if (doc.is_object() && doc.contains("mediaType") && doc["mediaType"].is_string() &&
       (m.media_type.empty() || m.media_type == "application/json" || m.media_type == "text/plain"))
     m.media_type = doc["mediaType"].get<std::string>();
-  if (m.media_type.find("distribution.manifest.v1") != std::string::npos || (doc.is_object() && doc.value("schemaVersion", 0) == 1))
+  if (m.media_type.find("distribution.manifest.v1") != std::string::npos || (doc.is_object() && doc.contains("schemaVersion") && doc["schemaVersion"] == 1))
     fail(Errc::unsupported, "{} is a Docker schema 1 manifest, which docker_delta does not read (push the image again with "
          "a current docker or skopeo to get schema 2)", what);
   m.digest = Digest::sha256_of(m.bytes);
