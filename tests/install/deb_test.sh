@@ -19,7 +19,9 @@ for f in ./usr/bin/docker_delta ./usr/libexec/docker/cli-plugins/docker-delta ./
          ./usr/share/man/man1/docker_delta.1.gz ./usr/share/doc/docker-delta/README.md; do
   grep -q " $f\( \|$\)" <<<"$contents" || fail "$(basename "$deb") lacks $f"
 done
-grep -q "./usr/include/docker_delta/pipeline/stage.h" < <(dpkg-deb -c "$dev") || fail "the -dev package lacks the headers"
+# Whole listings, read before grep: grep -q stopping early would kill dpkg-deb's tar with SIGPIPE.
+dev_contents=$(dpkg-deb -c "$dev")
+grep -q " ./usr/include/docker_delta/pipeline/stage.h\( \|$\)" <<<"$dev_contents" || fail "the -dev package lacks the headers"
 
 # A pristine minimal Debian 12, made once per build tree; each run works on a copy.
 pristine=$build/test-debian/bookworm-minbase
